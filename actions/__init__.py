@@ -1,0 +1,9 @@
+"""Rasa custom actions: thin translations between the conversation and the billing domain (bot.*).
+
+  actions.customer   who is asking (token from message metadata, verified every turn)
+  actions.base       the base class for actions that show a verified customer's data
+  actions.invoices   invoices, lines, balance, due dates, payments, bill changes
+  actions.account    subscription suspension and the collections policy
+  actions.fallback   offering the likeliest topics when the model is unsure
+  actions.render     the customer-facing wording of billing answers
+"""

@@ -1,0 +1,74 @@
+"""Base class for actions that answer from a verified customer's billing data."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from actions.customer import identify
+from bot.billing.invoices import customer_name
+from bot.config import Settings, load_settings
+from bot.db import session_scope
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an answer needs: who asks, about what, on which day, in which settings."""
+
+    session: Session
+    customer_id: str
+    tracker: Tracker
+    settings: Settings
+
+    @property
+    def today(self) -> date:
+        return self.settings.today()
+
+    def entity(self, name: str) -> str | None:
+        return next(self.tracker.get_latest_entity_values(name), None)
+
+    @property
+    def text(self) -> str:
+        return (self.tracker.latest_message or {}).get("text") or ""
+
+
+class CustomerAction(Action, ABC):
+    """Verifies the caller on every run, then answers inside one database session."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        settings = load_settings()
+        caller = identify(tracker, settings)
+        if not caller.verified:
+            dispatcher.utter_message(response=caller.problem)
+            return []
+        # Database work runs in a thread so one slow query does not stall other conversations.
+        return await asyncio.to_thread(self._answer_in_session, dispatcher, tracker, settings, caller.customer_id)
+
+    def _answer_in_session(self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings,
+                           customer_id: str) -> list[dict[str, Any]]:
+        try:
+            with session_scope(settings.database_url) as session:
+                if customer_name(session, customer_id) is None:
+                    logger.warning("token for unknown customer %s", customer_id)
+                    dispatcher.utter_message(response="utter_sign_in_required")
+                    return []
+                return self.answer(dispatcher, Context(session, customer_id, tracker, settings))
+        except SQLAlchemyError:
+            logger.exception("billing database error in %s", self.name())
+            dispatcher.utter_message(response="utter_billing_unavailable")
+            return []
+
+    @abstractmethod
+    def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
+        """Send the answer; return the events (slot sets) it implies."""

@@ -1,0 +1,172 @@
+"""Invoices, line items, balance, due dates, payments and bill changes."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import Context, CustomerAction
+from actions.render import Renderer
+from bot.billing import invoices
+from bot.billing.charges import mentioned_charge
+from bot.billing.parsing import normalize_invoice_number, parse_period
+from bot.billing.views import InvoiceView
+
+FOCUS_SLOT = "focus_invoice"
+# Something the customer probably meant as an invoice number, but not a valid one (G12345).
+_INVOICE_ATTEMPT = re.compile(r"\b[Gg][\s-]?\d[\d\s-]{2,}\d\b|\b[Gg]\d{1,}\b")
+
+
+def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: bool) -> InvoiceView | None:
+    """The invoice the message is about: by number, by month, the one in focus, or the latest.
+
+    Tells the customer when it can't be found; a foreign number gets the same answer as a
+    missing one.
+    """
+    typed = ctx.entity("invoice_number")
+    attempt = typed or (m.group(0) if (m := _INVOICE_ATTEMPT.search(ctx.text)) else None)
+    if attempt:
+        number = normalize_invoice_number(attempt)
+        if number is None:
+            dispatcher.utter_message(response="utter_invoice_number_malformed", text=attempt.strip())
+            return None
+        found = invoices.find_invoice(ctx.session, ctx.customer_id, number)
+        if found is None:
+            dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=number)
+        return found
+
+    period_text = ctx.entity("billing_period")
+    period = parse_period(period_text, ctx.today) if period_text else None
+    if period:
+        matches = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
+        if not matches:
+            dispatcher.utter_message(response="utter_no_invoice_for_period",
+                                     period=Renderer(ctx.settings).month(period))
+            return None
+        return matches[0]
+
+    focus = ctx.tracker.get_slot(FOCUS_SLOT) if use_focus else None
+    if focus and (found := invoices.find_invoice(ctx.session, ctx.customer_id, focus)):
+        return found
+    latest = invoices.latest_invoice(ctx.session, ctx.customer_id)
+    if latest is None:
+        dispatcher.utter_message(response="utter_no_invoices")
+    return latest
+
+
+def _focus(inv: InvoiceView) -> list[dict[str, Any]]:
+    return [SlotSet(FOCUS_SLOT, inv.number)]
+
+
+def _lines_button(inv: InvoiceView) -> list[dict[str, str]]:
+    return [{"title": "See the line items", "payload": f'/ask_invoice_lines{{"invoice_number":"{inv.number}"}}'},
+            {"title": "Why did it change?", "payload": f'/explain_charge{{"invoice_number":"{inv.number}"}}'}]
+
+
+class ActionShowInvoice(CustomerAction):
+    def name(self) -> str:
+        return "action_show_invoice"
+
+    def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
+        asked_for_specific = bool(ctx.entity("invoice_number") or ctx.entity("billing_period"))
+        inv = resolve_invoice(dispatcher, ctx, use_focus=False)
+        if inv is None:
+            return []
+        lead = "Invoice" if asked_for_specific else "Your latest invoice is"
+        dispatcher.utter_message(text=Renderer(ctx.settings).invoice_summary(inv, lead), buttons=_lines_button(inv))
+        return _focus(inv)
+
+
+class ActionShowInvoiceLines(CustomerAction):
+    def name(self) -> str:
+        return "action_show_invoice_lines"
+
+    def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
+        inv = resolve_invoice(dispatcher, ctx, use_focus=True)
+        if inv is None:
+            return []
+        dispatcher.utter_message(text=Renderer(ctx.settings).invoice_lines(inv))
+        return _focus(inv)
+
+
+class ActionShowBalance(CustomerAction):
+    def name(self) -> str:
+        return "action_show_balance"
+
+    def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
+        bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
+        dispatcher.utter_message(text=Renderer(ctx.settings).balance(bal))
+        return []
+
+
+class ActionShowDueDates(CustomerAction):
+    def name(self) -> str:
+        return "action_show_due_dates"
+
+    def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
+        if ctx.entity("invoice_number") or ctx.entity("billing_period"):
+            inv = resolve_invoice(dispatcher, ctx, use_focus=False)
+            if inv is None:
+                return []
+            render = Renderer(ctx.settings)
+            state = render.when_due(inv) if not inv.is_paid else f"was due {render.day(inv.due_date)} and is paid"
+            dispatcher.utter_message(text=f"{inv.number} ({render.money(inv.total, inv.currency)}) {state}.")
+            return _focus(inv)
+        bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
+        dispatcher.utter_message(text=Renderer(ctx.settings).due_dates(bal))
+        return []
+
+
+class ActionShowPaymentStatus(CustomerAction):
+    def name(self) -> str:
+        return "action_show_payment_status"
+
+    def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
+        render = Renderer(ctx.settings)
+        if ctx.entity("invoice_number") or ctx.entity("billing_period") or _INVOICE_ATTEMPT.search(ctx.text):
+            inv = resolve_invoice(dispatcher, ctx, use_focus=False)
+            if inv is None:
+                return []
+            dispatcher.utter_message(text=f"{inv.number} ({render.month(inv.period)}, "
+                                          f"{render.money(inv.total, inv.currency)}): {render.payment_state(inv)}")
+            return _focus(inv)
+        recent = invoices.recent_invoices(ctx.session, ctx.customer_id, limit=3)
+        if not recent:
+            dispatcher.utter_message(response="utter_no_invoices")
+            return []
+        text = "\n".join(f"- {inv.number} ({render.month(inv.period)}, {render.money(inv.total, inv.currency)}): "
+                         f"{render.payment_state(inv)}" for inv in recent)
+        dispatcher.utter_message(text=f"Here are your most recent invoices and their payments:\n{text}")
+        return []
+
+
+class ActionExplainBillChange(CustomerAction):
+    def name(self) -> str:
+        return "action_explain_bill_change"
+
+    def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
+        inv = resolve_invoice(dispatcher, ctx, use_focus=True)
+        if inv is None:
+            return []
+        render = Renderer(ctx.settings)
+        charge = mentioned_charge(ctx.text, [l.description for l in inv.lines])
+        if charge:
+            dispatcher.utter_message(text=render.charge(inv, charge))
+        change = invoices.compare_with_previous(ctx.session, ctx.customer_id, inv)
+        dispatcher.utter_message(text=render.bill_change(change))
+        return _focus(inv)
+
+
+class ActionHandleInform(CustomerAction):
+    """A bare value with no question ("G000100002", "October"): show the invoice it points to."""
+
+    def name(self) -> str:
+        return "action_handle_inform"
+
+    def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
+        if not (ctx.entity("invoice_number") or ctx.entity("billing_period") or _INVOICE_ATTEMPT.search(ctx.text)):
+            dispatcher.utter_message(response="utter_capabilities")
+            return []
+        return ActionShowInvoice().answer(dispatcher, ctx)

@@ -1,0 +1,162 @@
+"""The customer-facing wording of billing answers. Amounts and dates go through bot.formatting."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from bot.billing.invoices import Balance, BillChange
+from bot.billing.policy import CustomerPolicy, Suspension
+from bot.billing.charges import explain_charge
+from bot.billing.views import InvoiceView
+from bot.config import Settings
+from bot.formatting import day, money, month
+
+METHOD_NAMES = {"bank_transfer": "bank transfer", "card": "card", "alipay": "Alipay", "wechat_pay": "WeChat Pay"}
+
+
+class Renderer:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.today = settings.today()
+
+    def money(self, amount: Decimal, currency: str) -> str:
+        return money(amount, currency, self.settings)
+
+    def day(self, value: date) -> str:
+        return day(value, self.settings)
+
+    def month(self, period: str) -> str:
+        return month(period, self.settings)
+
+    def when_due(self, inv: InvoiceView) -> str:
+        days = (inv.due_date - self.today).days
+        if days > 1:
+            return f"due {self.day(inv.due_date)}, in {days} days"
+        if days == 1:
+            return f"due tomorrow, {self.day(inv.due_date)}"
+        if days == 0:
+            return f"due today, {self.day(inv.due_date)}"
+        return f"was due {self.day(inv.due_date)}, {-days} day{'s' if days != -1 else ''} overdue"
+
+    def payments(self, inv: InvoiceView) -> str:
+        parts = [f"{self.money(p.amount, inv.currency)} on {self.day(p.paid_on)} by "
+                 f"{METHOD_NAMES.get(p.method, p.method)} (reference {p.reference})" for p in inv.payments]
+        return "; ".join(parts)
+
+    def payment_state(self, inv: InvoiceView) -> str:
+        if not inv.payments:
+            return f"It hasn't been paid yet and {self.when_due(inv)}."
+        if inv.overpaid:
+            return (f"It is paid, twice over: we received {self.payments(inv)}. That is "
+                    f"{self.money(inv.overpaid, inv.currency)} more than the invoice; the extra is a credit on "
+                    "your account, and you can ask for a refund.")
+        if inv.is_paid:
+            return f"It is paid in full: {self.payments(inv)}."
+        return (f"We received {self.payments(inv)}; {self.money(inv.outstanding, inv.currency)} is still open and "
+                f"{self.when_due(inv)}.")
+
+    def invoice_summary(self, inv: InvoiceView, lead: str = "Invoice") -> str:
+        return (f"{lead} {inv.number} for {self.month(inv.period)}: {self.money(inv.total, inv.currency)}, "
+                f"issued {self.day(inv.issue_date)}. {self.payment_state(inv)}")
+
+    def invoice_lines(self, inv: InvoiceView) -> str:
+        lines = "\n".join(f"- {l.description}: {self.money(l.amount, inv.currency)}" for l in inv.lines)
+        return (f"Invoice {inv.number} ({self.month(inv.period)}):\n{lines}\n"
+                f"Total: {self.money(inv.total, inv.currency)}")
+
+    def balance(self, bal: Balance) -> str:
+        if not bal.unpaid:
+            text = "You have nothing to pay: all your invoices are paid."
+        else:
+            count = len(bal.unpaid)
+            items = "\n".join(f"- {inv.number} ({self.month(inv.period)}): {self.money(inv.outstanding, inv.currency)}, "
+                              f"{self.when_due(inv)}" for inv in bal.unpaid)
+            if bal.overdue == bal.outstanding:
+                overdue = " All of it is overdue."
+            elif bal.overdue:
+                overdue = f" {self.money(bal.overdue, bal.currency)} of it is overdue."
+            else:
+                overdue = " Nothing is overdue."
+            text = (f"Your balance is {self.money(bal.outstanding, bal.currency)}, on {count} unpaid "
+                    f"invoice{'s' if count > 1 else ''}:\n{items}\n{overdue.strip()}")
+        if bal.credit:
+            text += (f"\nYou also have a credit of {self.money(bal.credit, bal.currency)} from a payment "
+                     "received more than once; ask me for a refund if you'd like it back.")
+        return text
+
+    def due_dates(self, bal: Balance) -> str:
+        if not bal.unpaid:
+            return "Nothing is due right now: all your invoices are paid."
+        return "\n".join(f"{inv.number} ({self.month(inv.period)}, {self.money(inv.outstanding, inv.currency)}) "
+                         f"{self.when_due(inv)}." for inv in bal.unpaid)
+
+    def bill_change(self, change: BillChange) -> str:
+        inv, prev = change.invoice, change.previous
+        if prev is None:
+            return (f"{inv.number} is your first invoice, so there is nothing to compare it with.\n"
+                    + self.invoice_lines(inv))
+        delta = change.total_delta
+        if delta > 0:
+            head = f"more than {self.month(prev.period)}"
+        elif delta < 0:
+            head = f"less than {self.month(prev.period)}"
+        else:
+            head = f"the same as {self.month(prev.period)}"
+        amount = f"{self.money(abs(delta), inv.currency)} " if delta else ""
+        text = (f"Your {self.month(inv.period)} invoice {inv.number} is {self.money(inv.total, inv.currency)}, "
+                f"{amount}{head} ({self.money(prev.total, prev.currency)}).")
+        for c in change.changes:
+            if c.previous is None:
+                text += f"\n- {c.description} is new this month: {self.money(c.current, inv.currency)}."
+            elif c.current is None:
+                text += f"\n- {c.description} ({self.money(c.previous, inv.currency)} last time) is gone."
+            else:
+                direction = "up" if c.delta > 0 else "down"
+                text += (f"\n- {c.description} went {direction} by {self.money(abs(c.delta), inv.currency)}, "
+                         f"from {self.money(c.previous, inv.currency)} to {self.money(c.current, inv.currency)}.")
+        unchanged = [l.description for l in inv.lines if l.description not in {c.description for c in change.changes}]
+        if unchanged:
+            text += f"\nUnchanged: {', '.join(unchanged)}."
+        return text
+
+    def charge(self, inv: InvoiceView, description: str) -> str:
+        amount = sum((l.amount for l in inv.lines if l.description == description), Decimal("0.00"))
+        meaning = explain_charge(description)
+        text = f"On invoice {inv.number}, {description} is {self.money(amount, inv.currency)}."
+        if meaning:
+            text += f" It is {meaning}."
+        return text
+
+    def suspension(self, s: Suspension) -> str:
+        since = f" on {self.day(s.since)}" if s.since else ""
+        reason = f" for {s.reason}" if s.reason else ""
+        text = f"Your {s.subscription} subscription was suspended{since}{reason}."
+        if s.overdue:
+            items = ", ".join(f"{inv.number} {self.money(inv.outstanding, inv.currency)}" for inv in s.overdue)
+            text += (f" To restore it, pay the overdue balance of {self.money(s.amount_to_restore, s.currency)} "
+                     f"({items}).")
+        days = s.reactivation_business_days
+        text += f" Service is restored within {'one business day' if days == 1 else f'{days} business days'} after the payment is received."
+        return text
+
+    def policy(self, pol: CustomerPolicy, suspended: bool) -> str:
+        t = pol.terms
+        fee = f"a late fee of {self.money(t.late_fee, 'CNY')}" if t.late_fee else "no late fee"
+        days = t.reactivation_business_days
+        text = (f"{t.partner_name} payment policy: a reminder {t.reminder_days_before_due} days before an invoice is due, "
+                f"and another {t.reminder_days_after_due} days after the due date if it is still unpaid. There is {fee}. "
+                f"If an invoice stays unpaid {t.suspend_after_days_overdue} days after its due date, the subscription is "
+                f"suspended; it is reactivated within {'one business day' if days == 1 else f'{days} business days'} "
+                "of payment.")
+        if suspended:
+            return text + "\nYour subscription is suspended at the moment; ask me how to restore it."
+        for s in pol.schedules:
+            reminders = [d for d in (s.reminder_before, s.reminder_after) if d >= self.today]
+            reminder_text = (f"reminders on {' and '.join(self.day(d) for d in reminders)}; " if reminders else "")
+            impact = ("access would be affected from " if s.access_impacted_on > self.today
+                      else "access can be suspended since ") + self.day(s.access_impacted_on)
+            text += (f"\nFor {s.invoice.number} ({self.money(s.invoice.outstanding, s.invoice.currency)}, "
+                     f"{self.when_due(s.invoice)}): {reminder_text}{impact} if it stays unpaid.")
+        if not pol.schedules:
+            text += "\nAll your invoices are paid, so none of this applies to you right now."
+        return text

@@ -1,0 +1,84 @@
+"""Project commands: `python -m bot <command>`. Run inside the project's virtual environment.
+
+  token C-1001 [--minutes N]   print a signed customer token for a seeded customer
+  migrate                      bring the database to the newest schema (Alembic)
+  seed [--synthetic ...]       add the demo data (idempotent); optionally a large synthetic set
+  model-name / model-path      the model name/path for the current training inputs
+  model-ready                  exit 0 when that model exists, 1 when training is needed
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+
+
+def _token(args: argparse.Namespace) -> int:
+    from bot.billing.invoices import customer_name
+    from bot.db import session_scope
+    from bot.identity import issue_token
+
+    with session_scope() as session:
+        if customer_name(session, args.customer_id) is None:
+            print(f"No customer {args.customer_id} in the database. Seed it first: python -m bot seed",
+                  file=sys.stderr)
+            return 2
+    print(issue_token(args.customer_id, ttl=timedelta(minutes=args.minutes) if args.minutes else None))
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from bot.db.migrate import upgrade
+
+    upgrade()
+    print("database schema is up to date")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.seed import seed_demo
+
+    with session_scope() as session:
+        added = seed_demo(session)
+    print(f"demo data: {added} rows added" if added else "demo data: already present")
+    if args.synthetic:
+        from bot.seed_synthetic import seed_synthetic
+
+        seed_synthetic(customers=args.customers, invoices_per_customer=args.invoices_per_customer)
+    return 0
+
+
+def _model(args: argparse.Namespace) -> int:
+    from bot.model import model_name, model_path
+
+    if args.command == "model-name":
+        print(model_name())
+        return 0
+    if args.command == "model-path":
+        print(model_path())
+        return 0
+    return 0 if model_path().exists() else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Billing help desk commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+    token = sub.add_parser("token", help="print a customer token")
+    token.add_argument("customer_id")
+    token.add_argument("--minutes", type=int, default=None, help="lifetime (default BOT_TOKEN_TTL_MINUTES)")
+    token.set_defaults(func=_token)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    seed = sub.add_parser("seed", help="seed demo data (idempotent)")
+    seed.add_argument("--synthetic", action="store_true", help="also add a large synthetic data set")
+    seed.add_argument("--customers", type=int, default=5000)
+    seed.add_argument("--invoices-per-customer", type=int, default=200)
+    seed.set_defaults(func=_seed)
+    for name in ("model-name", "model-path", "model-ready"):
+        sub.add_parser(name).set_defaults(func=_model)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Every setting of the project, read from the environment here and nowhere else.
+
+Settings are read when asked for (not at import time), so tests and commands can set the
+environment first. Defaults are the embedded, one-command configuration: SQLite in `var/`,
+local processes, English (United States) formatting.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = REPO_ROOT / "var"
+SPACY_PIPELINE_DIR = REPO_ROOT / "bot" / "nlp" / "pipeline"
+
+# Only for local development: a fixed secret would let anyone mint tokens, so production
+# (BOT_ENV=production) refuses to start without BOT_TOKEN_SECRET.
+_DEV_TOKEN_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    database_url: str
+    token_secret: str
+    token_ttl_minutes: int
+    locale: str
+    currency_display: str  # "code" (CNY 1,234.00) or "symbol" (CN¥1,234.00)
+    today_override: date | None
+    rasa_url: str
+    shell_customer: str | None  # development only: the customer `rasa shell` speaks as
+
+    def today(self) -> date:
+        """The business date. BOT_TODAY pins it for demos and tests that need a fixed clock."""
+        return self.today_override or date.today()
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{VAR_DIR / 'billing.sqlite3'}"
+
+
+def load_settings() -> Settings:
+    env = os.environ
+    environment = env.get("BOT_ENV", "development")
+    secret = env.get("BOT_TOKEN_SECRET", "")
+    if not secret:
+        if environment == "production":
+            raise ConfigError("BOT_TOKEN_SECRET must be set when BOT_ENV=production")
+        secret = _DEV_TOKEN_SECRET
+    if len(secret) < 32:
+        raise ConfigError("BOT_TOKEN_SECRET must be at least 32 characters")
+
+    today_raw = env.get("BOT_TODAY", "").strip()
+    try:
+        today_override = date.fromisoformat(today_raw) if today_raw else None
+    except ValueError as exc:
+        raise ConfigError(f"BOT_TODAY must be YYYY-MM-DD, got {today_raw!r}") from exc
+
+    currency_display = env.get("BOT_CURRENCY_DISPLAY", "code")
+    if currency_display not in ("code", "symbol"):
+        raise ConfigError("BOT_CURRENCY_DISPLAY must be 'code' or 'symbol'")
+
+    return Settings(
+        environment=environment,
+        database_url=env.get("BOT_DATABASE_URL", "") or _default_database_url(),
+        token_secret=secret,
+        token_ttl_minutes=int(env.get("BOT_TOKEN_TTL_MINUTES", "60")),
+        locale=env.get("BOT_LOCALE", "en_US"),
+        currency_display=currency_display,
+        today_override=today_override,
+        rasa_url=env.get("RASA_URL", "http://localhost:5005"),
+        shell_customer=env.get("BOT_SHELL_CUSTOMER") or None,
+    )
+
+
+# --- 21Vianet Partner Center: where disputes we cannot settle are escalated --------------------
+
+
+@dataclass(frozen=True, repr=False)
+class VianetSettings:
+    """The 21Vianet service-request API. base_url None means no upstream: escalation is off."""
+
+    base_url: str | None
+    token: str | None
+    timeout_connect: float
+    timeout_read: float
+    agent_locale: str
+
+    def __repr__(self) -> str:  # never show the token in logs or tracebacks
+        token = "set" if self.token else "unset"
+        return (
+            f"VianetSettings(base_url={self.base_url!r}, token=<{token}>, "
+            f"timeout_connect={self.timeout_connect}, timeout_read={self.timeout_read}, "
+            f"agent_locale={self.agent_locale!r})"
+        )
+
+
+def _vianet_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds")
+    return value
+
+
+def load_vianet_settings() -> VianetSettings:
+    env = os.environ
+    base_url = env.get("VIANET_API_URL", "").strip().rstrip("/") or None
+    token = env.get("VIANET_API_TOKEN", "").strip() or None
+    if base_url is not None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError("VIANET_API_URL must be an http(s) URL")
+        if token is None:
+            raise ConfigError("VIANET_API_TOKEN must be set when VIANET_API_URL is set")
+    locale = env.get("VIANET_AGENT_LOCALE", "").strip() or "en-US"
+    if not all(part.isalnum() and part.isascii() for part in locale.split("-")):
+        raise ConfigError(f"VIANET_AGENT_LOCALE must look like en-US, got {locale!r}")
+    return VianetSettings(
+        base_url=base_url,
+        token=token,
+        timeout_connect=_vianet_seconds("VIANET_TIMEOUT_CONNECT", 3.0),
+        timeout_read=_vianet_seconds("VIANET_TIMEOUT_READ", 10.0),
+        agent_locale=locale,
+    )

@@ -1,0 +1,175 @@
+"""Start every process of the assistant, wait until each answers, stop them all together.
+
+Used by the run command (scripts/run.sh), the end-to-end tests and the benchmark, so all
+three start the assistant the same way.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from bot.config import REPO_ROOT, VAR_DIR
+
+logger = logging.getLogger(__name__)
+BIN = Path(sys.executable).parent
+
+
+def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "RASA_TELEMETRY_ENABLED": "false",  # billing conversations never leave the machine
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+    })
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+
+    def healthy(self) -> bool:
+        try:
+            return requests.get(self.health_url, timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def stop(self, grace: float = 10.0) -> None:
+        if not self.process or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        except ProcessLookupError:
+            pass
+
+
+@dataclass
+class Stack:
+    model: Path
+    rasa_port: int = 5005
+    action_port: int = 5055
+    endpoints: Path = REPO_ROOT / "endpoints.yml"
+    log_dir: Path = VAR_DIR / "logs"
+    env: dict[str, str] = field(default_factory=dict)
+    rasa_api_token: str = field(default_factory=lambda: os.environ.get("RASA_API_TOKEN") or secrets.token_hex(16))
+    services: list[Service] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        rasa = str(BIN / "rasa")
+        self.services = [
+            Service("action server", [rasa, "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+                    f"http://127.0.0.1:{self.action_port}/health", self.log_dir / "actions.log"),
+            # The HTTP API is on (a later issue pushes messages into conversations through it) but
+            # only with the token, and only on localhost.
+            Service("rasa server", [rasa, "run", "--model", str(self.model), "--port", str(self.rasa_port),
+                                    "--interface", "127.0.0.1", "--credentials", str(REPO_ROOT / "credentials.yml"),
+                                    "--endpoints", str(self.endpoints), "--enable-api",
+                                    "--auth-token", self.rasa_api_token],
+                    f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", self.log_dir / "rasa.log"),
+        ]
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    def start(self, timeout: float = 300.0) -> None:
+        env = child_environment({**self.env, "RASA_API_TOKEN": self.rasa_api_token})
+        for service in self.services:
+            service.start(env)
+        deadline = time.monotonic() + timeout
+        pending = list(self.services)
+        while pending:
+            for service in list(pending):
+                if service.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{service.name} exited with code {service.process.returncode}; "
+                                       f"see {service.log_path}")
+                if service.healthy():
+                    pending.remove(service)
+            if pending and time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{', '.join(s.name for s in pending)} did not answer within {timeout:.0f}s")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+    def crashed(self) -> Service | None:
+        return next((s for s in self.services if s.process and s.process.poll() is not None), None)
+
+
+def main() -> int:
+    from bot.identity import issue_token
+    from bot.model import model_path
+
+    model = model_path()
+    if not model.exists():
+        print(f"No trained model at {model}; run scripts/run.sh, which trains one.", file=sys.stderr)
+        return 1
+    stack = Stack(model=model)
+    print("Starting the action server (port 5055) and the Rasa server (port 5005)...", flush=True)
+
+    def _stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start()
+        token = issue_token("C-1001")
+        print(f"""
+The billing assistant is ready. Logs: {stack.log_dir}
+
+Talk to it over REST as the demo customer Contoso Ltd (C-1001):
+  TOKEN=$(.venv/bin/python -m bot token C-1001)
+  curl -s localhost:5005/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+    -d '{{"sender": "demo-1", "message": "what is my balance?", "metadata": {{"customer_token": "'$TOKEN'"}}}}'
+
+A token for Contoso, valid for an hour:
+  {token}
+Other demo customers: C-1002 Fabrikam (suspended), C-1003 Northwind (paid twice), C-1004 Tailspin.
+Press Ctrl-C to stop everything.""", flush=True)
+        while True:
+            crashed = stack.crashed()
+            if crashed:
+                print(f"{crashed.name} stopped unexpectedly (code {crashed.process.returncode}); "
+                      f"see {crashed.log_path}. Stopping.", file=sys.stderr)
+                return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping...", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(f"Could not start the assistant: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

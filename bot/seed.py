@@ -1,0 +1,134 @@
+"""Demo data (exactly as the product issues describe it) and a synthetic data set for benchmarks.
+
+Seeding is explicit (`python -m bot seed`), never a side effect of importing or starting
+anything, and idempotent: a row that already exists (by its natural key) is left alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import (
+    CollectionsPolicy,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    Partner,
+    PartnerInvoice,
+    Payment,
+    Subscription,
+)
+
+D = Decimal
+
+
+@dataclass
+class DemoInvoice:
+    number: str
+    period: str
+    issue_date: date
+    due_date: date
+    total: Decimal
+    lines: list[tuple[str, Decimal]]
+    payments: list[tuple[date, Decimal, str, str]] = field(default_factory=list)  # on, amount, method, ref
+
+    @property
+    def status(self) -> str:
+        return "paid" if sum((p[1] for p in self.payments), D(0)) >= self.total else "unpaid"
+
+
+@dataclass
+class DemoCustomer:
+    id: str
+    name: str
+    subscription_status: str
+    invoices: list[DemoInvoice]
+    suspended_on: date | None = None
+    suspension_reason: str | None = None
+
+
+DEMO_PARTNER = ("P-01", "Lakeshore Cloud Partners")
+DEMO_CURRENCY = "CNY"
+
+DEMO_CUSTOMERS = [
+    DemoCustomer("C-1001", "Contoso Ltd", "active", [
+        DemoInvoice("G000100001", "2026-09", date(2026, 10, 1), date(2026, 10, 31), D("8240.00"),
+                    [("Virtual machines", D("6744.50")), ("Storage", D("1495.50"))],
+                    [(date(2026, 10, 20), D("8240.00"), "bank_transfer", "BT-20261020-0417")]),
+        DemoInvoice("G000100002", "2026-10", date(2026, 11, 1), date(2026, 11, 30), D("9615.50"),
+                    [("Virtual machines", D("6120.00")), ("Storage", D("1495.50")), ("Bandwidth", D("2000.00"))]),
+    ]),
+    DemoCustomer("C-1002", "Fabrikam Inc", "suspended", [
+        DemoInvoice("G000200001", "2026-08", date(2026, 9, 1), date(2026, 9, 30), D("12400.00"),
+                    [("Virtual machines", D("9400.00")), ("Storage", D("3000.00"))]),
+        DemoInvoice("G000200002", "2026-09", date(2026, 10, 1), date(2026, 10, 31), D("11980.00"),
+                    [("Virtual machines", D("8980.00")), ("Storage", D("3000.00"))]),
+    ], suspended_on=date(2026, 11, 15), suspension_reason="non-payment"),
+    DemoCustomer("C-1003", "Northwind Traders", "active", [
+        DemoInvoice("G000300001", "2026-10", date(2026, 11, 1), date(2026, 11, 30), D("5300.00"),
+                    [("Virtual machines", D("4100.00")), ("Storage", D("1200.00"))],
+                    [(date(2026, 11, 5), D("5300.00"), "bank_transfer", "BT-20261105-2211"),
+                     (date(2026, 11, 6), D("5300.00"), "bank_transfer", "BT-20261106-2214")]),
+    ]),
+    DemoCustomer("C-1004", "Tailspin Toys", "active", [
+        DemoInvoice("G000400001", "2026-10", date(2026, 11, 1), date(2026, 11, 30), D("7800.00"),
+                    [("Virtual machines", D("3300.00")), ("Reserved instance purchase", D("4500.00"))]),
+    ]),
+]
+
+DEMO_PARTNER_INVOICES = [
+    # number, period, issued, due, total, status, paid on
+    ("PV-2026-10", "2026-10", date(2026, 11, 1), date(2026, 11, 25), D("48200.00"), "unpaid", None),
+    ("PV-2026-09", "2026-09", date(2026, 10, 1), date(2026, 10, 25), D("45730.00"), "paid", date(2026, 10, 22)),
+]
+
+
+def _add_invoice(session: Session, customer_id: str, currency: str, inv: DemoInvoice) -> None:
+    invoice = Invoice(number=inv.number, customer_id=customer_id, period=inv.period, issue_date=inv.issue_date,
+                      due_date=inv.due_date, currency=currency, total=inv.total, status=inv.status)
+    session.add(invoice)
+    session.flush()
+    for position, (description, amount) in enumerate(inv.lines, start=1):
+        session.add(InvoiceLine(invoice_id=invoice.id, position=position, description=description, amount=amount))
+    for paid_on, amount, method, reference in inv.payments:
+        session.add(Payment(invoice_id=invoice.id, paid_on=paid_on, amount=amount, method=method, reference=reference))
+
+
+def seed_demo(session: Session) -> int:
+    """Insert the demo rows that are missing; return how many top-level rows were added."""
+    added = 0
+    partner_id, partner_name = DEMO_PARTNER
+    if session.get(Partner, partner_id) is None:
+        session.add(Partner(id=partner_id, name=partner_name))
+        added += 1
+    if session.get(CollectionsPolicy, partner_id) is None:
+        session.add(CollectionsPolicy(partner_id=partner_id, reminder_days_before_due=7, reminder_days_after_due=3,
+                                      suspend_after_days_overdue=30, late_fee=None, reactivation_business_days=1))
+        added += 1
+    session.flush()
+
+    for cust in DEMO_CUSTOMERS:
+        if session.get(Customer, cust.id) is None:
+            session.add(Customer(id=cust.id, partner_id=partner_id, name=cust.name))
+            session.add(Subscription(customer_id=cust.id, name="Azure plan", status=cust.subscription_status,
+                                     suspended_on=cust.suspended_on, suspension_reason=cust.suspension_reason))
+            added += 1
+            session.flush()
+        existing = set(session.scalars(select(Invoice.number).where(Invoice.customer_id == cust.id)))
+        for inv in cust.invoices:
+            if inv.number not in existing:
+                _add_invoice(session, cust.id, DEMO_CURRENCY, inv)
+                added += 1
+
+    existing_pv = set(session.scalars(select(PartnerInvoice.number).where(PartnerInvoice.partner_id == partner_id)))
+    for number, period, issued, due, total, status, paid_on in DEMO_PARTNER_INVOICES:
+        if number not in existing_pv:
+            session.add(PartnerInvoice(number=number, partner_id=partner_id, period=period, issue_date=issued,
+                                       due_date=due, currency=DEMO_CURRENCY, total=total, status=status,
+                                       paid_on=paid_on))
+            added += 1
+    return added

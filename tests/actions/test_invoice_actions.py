@@ -1,0 +1,160 @@
+"""Invoice actions as the action server runs them: real tracker, real dispatcher, real database."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from actions.invoices import (ActionExplainBillChange, ActionHandleInform, ActionShowBalance, ActionShowDueDates,
+                              ActionShowInvoice, ActionShowInvoiceLines, ActionShowPaymentStatus)
+from bot.identity import issue_token
+from tests.conftest import entity, make_tracker, run_action, texts
+
+
+async def test_latest_invoice(token_for):
+    messages, events = await run_action(ActionShowInvoice(), make_tracker("show my latest invoice",
+                                                                          token=token_for("C-1001")))
+    reply = texts(messages)
+    assert "Your latest invoice is G000100002 for October 2026: CNY 9,615.50" in reply
+    assert "hasn't been paid yet and due November 30, 2026, in 5 days" in reply
+    assert messages[0]["buttons"][0]["payload"] == '/ask_invoice_lines{"invoice_number":"G000100002"}'
+    assert events == [{"event": "slot", "timestamp": None, "name": "focus_invoice", "value": "G000100002"}]
+
+
+@pytest.mark.parametrize("typed", ["G000100001", "g000100001", "G 000 100 001"])
+async def test_invoice_by_number_in_any_spelling(token_for, typed):
+    tracker = make_tracker(f"invoice {typed}", entities=[entity("invoice_number", typed)], token=token_for("C-1001"))
+    reply = texts((await run_action(ActionShowInvoice(), tracker))[0])
+    assert "Invoice G000100001 for September 2026: CNY 8,240.00" in reply
+    assert "paid in full: CNY 8,240.00 on October 20, 2026 by bank transfer" in reply
+
+
+async def test_invoice_by_month(token_for):
+    tracker = make_tracker("the invoice for last month", entities=[entity("billing_period", "last month")],
+                           token=token_for("C-1001"))
+    assert "Invoice G000100002 for October 2026" in texts((await run_action(ActionShowInvoice(), tracker))[0])
+
+
+async def test_no_invoice_for_that_month(token_for):
+    tracker = make_tracker("invoice for March", entities=[entity("billing_period", "March")], token=token_for("C-1001"))
+    messages, events = await run_action(ActionShowInvoice(), tracker)
+    assert messages[0]["response"] == "utter_no_invoice_for_period" and messages[0]["period"] == "March 2026"
+    assert events == []
+
+
+async def test_foreign_and_unknown_invoices_get_the_same_answer(token_for):
+    token = token_for("C-1001")
+    foreign = await run_action(ActionShowInvoice(), make_tracker(
+        "invoice G000200001", entities=[entity("invoice_number", "G000200001")], token=token))
+    missing = await run_action(ActionShowInvoice(), make_tracker(
+        "invoice G000999999", entities=[entity("invoice_number", "G000999999")], token=token))
+    assert foreign[0][0]["response"] == missing[0][0]["response"] == "utter_invoice_not_found"
+    assert "12,400" not in str(foreign) and "Fabrikam" not in str(foreign)
+    assert foreign[1] == missing[1] == []
+
+
+async def test_malformed_invoice_number_is_explained(token_for):
+    messages, _ = await run_action(ActionShowInvoice(), make_tracker("show invoice G12345", token=token_for("C-1001")))
+    assert messages[0]["response"] == "utter_invoice_number_malformed" and messages[0]["text"] == "G12345"
+
+
+async def test_lines_of_the_invoice_in_focus(token_for):
+    tracker = make_tracker("show me the lines", intent="ask_invoice_lines", token=token_for("C-1001"),
+                           slots={"focus_invoice": "G000100001"})
+    reply = texts((await run_action(ActionShowInvoiceLines(), tracker))[0])
+    assert reply == ("Invoice G000100001 (September 2026):\n- Virtual machines: CNY 6,744.50\n"
+                     "- Storage: CNY 1,495.50\nTotal: CNY 8,240.00")
+
+
+async def test_focus_from_another_customer_is_ignored(token_for):
+    """A slot left over from someone else's session never shows their invoice."""
+    tracker = make_tracker("show me the lines", intent="ask_invoice_lines", token=token_for("C-1001"),
+                           slots={"focus_invoice": "G000200001"})
+    reply = texts((await run_action(ActionShowInvoiceLines(), tracker))[0])
+    assert "G000100002" in reply and "G000200001" not in reply
+
+
+async def test_balance_for_each_demo_customer(token_for):
+    contoso = texts((await run_action(ActionShowBalance(), make_tracker("balance", token=token_for("C-1001"))))[0])
+    assert contoso.startswith("Your balance is CNY 9,615.50, on 1 unpaid invoice:")
+    assert "Nothing is overdue." in contoso
+    fabrikam = texts((await run_action(ActionShowBalance(), make_tracker("balance", token=token_for("C-1002"))))[0])
+    assert "Your balance is CNY 24,380.00, on 2 unpaid invoices" in fabrikam and "All of it is overdue." in fabrikam
+    assert "G000200001 (August 2026): CNY 12,400.00, was due September 30, 2026, 56 days overdue" in fabrikam
+    northwind = texts((await run_action(ActionShowBalance(), make_tracker("balance", token=token_for("C-1003"))))[0])
+    assert "You have nothing to pay" in northwind and "credit of CNY 5,300.00" in northwind
+
+
+async def test_due_dates(token_for):
+    reply = texts((await run_action(ActionShowDueDates(), make_tracker("when is it due", token=token_for("C-1004"))))[0])
+    assert reply == "G000400001 (October 2026, CNY 7,800.00) due November 30, 2026, in 5 days."
+
+
+async def test_payment_status_of_a_double_payment(token_for):
+    tracker = make_tracker("did you get my payment for G000300001", entities=[entity("invoice_number", "G000300001")],
+                           token=token_for("C-1003"))
+    reply = texts((await run_action(ActionShowPaymentStatus(), tracker))[0])
+    assert "CNY 5,300.00 on November 5, 2026" in reply and "CNY 5,300.00 on November 6, 2026" in reply
+    assert "CNY 5,300.00 more than the invoice" in reply
+
+
+async def test_payment_status_without_a_number_lists_recent_invoices(token_for):
+    reply = texts((await run_action(ActionShowPaymentStatus(), make_tracker("did my payment arrive",
+                                                                            token=token_for("C-1001"))))[0])
+    assert "G000100002" in reply and "G000100001" in reply and "October 20, 2026" in reply
+
+
+async def test_why_the_bill_changed(token_for):
+    tracker = make_tracker("why is my bill higher", intent="explain_charge", token=token_for("C-1001"))
+    reply = texts((await run_action(ActionExplainBillChange(), tracker))[0])
+    assert "Your October 2026 invoice G000100002 is CNY 9,615.50, CNY 1,375.50 more than September 2026" in reply
+    assert "Bandwidth is new this month: CNY 2,000.00" in reply
+    assert "Virtual machines went down by CNY 624.50, from CNY 6,744.50 to CNY 6,120.00" in reply
+    assert "Unchanged: Storage." in reply
+
+
+async def test_explaining_a_named_charge(token_for):
+    tracker = make_tracker("what is the bandwidth charge?", intent="explain_charge", token=token_for("C-1001"))
+    reply = texts((await run_action(ActionExplainBillChange(), tracker))[0])
+    assert "On invoice G000100002, Bandwidth is CNY 2,000.00. It is data transferred out" in reply
+
+
+async def test_inform_with_a_bare_number(token_for):
+    tracker = make_tracker("G000400001", intent="inform", entities=[entity("invoice_number", "G000400001")],
+                           token=token_for("C-1004"))
+    assert "Invoice G000400001 for October 2026: CNY 7,800.00" in texts((await run_action(ActionHandleInform(), tracker))[0])
+
+
+@pytest.mark.parametrize("action", [ActionShowInvoice(), ActionShowBalance(), ActionShowDueDates(),
+                                    ActionShowPaymentStatus(), ActionExplainBillChange()])
+async def test_no_token_no_data(db_url, action):
+    messages, events = await run_action(action, make_tracker("what do I owe"))
+    assert [m["response"] for m in messages] == ["utter_sign_in_required"] and events == []
+
+
+async def test_expired_token_is_told_apart(db_url):
+    old = issue_token("C-1001", ttl=timedelta(minutes=1), now=datetime.now(timezone.utc) - timedelta(hours=1))
+    messages, _ = await run_action(ActionShowBalance(), make_tracker("balance", token=old))
+    assert [m["response"] for m in messages] == ["utter_sign_in_expired"]
+
+
+async def test_token_for_a_customer_that_does_not_exist(token_for):
+    messages, _ = await run_action(ActionShowBalance(), make_tracker("balance", token=token_for("C-4040")))
+    assert [m["response"] for m in messages] == ["utter_sign_in_required"]
+
+
+async def test_database_down_gets_a_clear_answer(token_for, monkeypatch, tmp_path):
+    token = token_for("C-1001")
+    monkeypatch.setenv("BOT_DATABASE_URL", f"sqlite:///{tmp_path}/missing/dir/db.sqlite3")
+    messages, _ = await run_action(ActionShowBalance(), make_tracker("balance", token=token))
+    assert [m["response"] for m in messages] == ["utter_billing_unavailable"]
+
+
+async def test_shell_customer_only_on_the_shell_channel(db_url, monkeypatch):
+    monkeypatch.setenv("BOT_SHELL_CUSTOMER", "C-1001")
+    shell = texts((await run_action(ActionShowBalance(), make_tracker("balance", channel="cmdline")))[0])
+    assert "CNY 9,615.50" in shell
+    rest = (await run_action(ActionShowBalance(), make_tracker("balance", channel="rest")))[0]
+    assert rest[0]["response"] == "utter_sign_in_required"
+    monkeypatch.setenv("BOT_ENV", "production")
+    monkeypatch.setenv("BOT_TOKEN_SECRET", "x" * 40)
+    prod = (await run_action(ActionShowBalance(), make_tracker("balance", channel="cmdline")))[0]
+    assert prod[0]["response"] == "utter_sign_in_required"

@@ -1,0 +1,38 @@
+from datetime import date
+from decimal import Decimal as D
+
+from bot.billing import policy
+from tests.conftest import TODAY
+
+
+def test_policy_dates_for_an_unpaid_invoice(session):
+    pol = policy.customer_policy(session, "C-1001", TODAY)
+    assert pol.terms.partner_name == "Lakeshore Cloud Partners"
+    assert (pol.terms.reminder_days_before_due, pol.terms.reminder_days_after_due) == (7, 3)
+    assert pol.terms.late_fee is None
+    (schedule,) = pol.schedules
+    assert schedule.invoice.number == "G000100002"
+    assert schedule.reminder_before == date(2026, 11, 23)
+    assert schedule.reminder_after == date(2026, 12, 3)
+    assert schedule.access_impacted_on == date(2026, 12, 30)
+
+
+def test_paid_up_customer_has_no_schedule(session):
+    assert policy.customer_policy(session, "C-1003", TODAY).schedules == ()
+
+
+def test_suspension_says_since_why_and_what_to_pay(session):
+    (s,) = policy.suspensions(session, "C-1002", TODAY)
+    assert (s.subscription, s.since, s.reason) == ("Azure plan", date(2026, 11, 15), "non-payment")
+    assert s.amount_to_restore == D("24380.00")
+    assert [i.number for i in s.overdue] == ["G000200001", "G000200002"]
+    assert s.reactivation_business_days == 1
+
+
+def test_active_customer_has_no_suspension(session):
+    assert policy.suspensions(session, "C-1001", TODAY) == []
+
+
+def test_business_days_skip_weekends():
+    assert policy.add_business_days(date(2026, 11, 27), 1) == date(2026, 11, 30)  # Friday -> Monday
+    assert policy.add_business_days(date(2026, 11, 25), 1) == date(2026, 11, 26)

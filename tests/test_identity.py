@@ -1,0 +1,51 @@
+"""Customer tokens: valid, expired, forged, wrong algorithm, missing claims."""
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+
+from bot.config import load_settings
+from bot.identity import ISSUER, TokenError, issue_token, verify_token
+
+
+def test_round_trip(db_url):
+    assert verify_token(issue_token("C-1001")) == "C-1001"
+
+
+def test_expired_token(db_url):
+    old = datetime.now(timezone.utc) - timedelta(hours=2)
+    token = issue_token("C-1001", ttl=timedelta(minutes=5), now=old)
+    with pytest.raises(TokenError) as err:
+        verify_token(token)
+    assert err.value.reason == "expired"
+
+
+@pytest.mark.parametrize("forge", [
+    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "exp": 9999999999}, "another-secret-of-enough-length-000000",
+                         algorithm="HS256"),
+    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "exp": 9999999999}, s.token_secret, algorithm="HS512"),
+    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "exp": 9999999999}, None, algorithm="none"),
+    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER}, s.token_secret, algorithm="HS256"),  # no expiry
+    lambda s: jwt.encode({"sub": "C-1001", "iss": "someone-else", "exp": 9999999999}, s.token_secret, algorithm="HS256"),
+    lambda s: "not.a.token",
+])
+def test_forged_or_incomplete_tokens_are_invalid(db_url, forge):
+    with pytest.raises(TokenError) as err:
+        verify_token(forge(load_settings()))
+    assert err.value.reason == "invalid"
+
+
+@pytest.mark.parametrize("missing", [None, "", 42])
+def test_missing_token(db_url, missing):
+    with pytest.raises(TokenError) as err:
+        verify_token(missing)
+    assert err.value.reason == "missing"
+
+
+def test_production_needs_a_secret(monkeypatch):
+    from bot.config import ConfigError
+
+    monkeypatch.setenv("BOT_ENV", "production")
+    monkeypatch.delenv("BOT_TOKEN_SECRET", raising=False)
+    with pytest.raises(ConfigError):
+        load_settings()
