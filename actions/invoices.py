@@ -16,10 +16,12 @@ from bot.billing.views import InvoiceView
 
 FOCUS_SLOT = "focus_invoice"
 # Something the customer probably meant as an invoice number, but not a valid one (G12345).
+_COMPARISON = re.compile(r"\b(than|compared|versus|vs\.?|since|from)\b", re.IGNORECASE)
 _INVOICE_ATTEMPT = re.compile(r"\b[Gg][\s-]?\d[\d\s-]{2,}\d\b|\b[Gg]\d{1,}\b")
 
 
-def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: bool) -> InvoiceView | None:
+def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: bool,
+                    use_period: bool = True) -> InvoiceView | None:
     """The invoice the message is about: by number, by month, the one in focus, or the latest.
 
     Tells the customer when it can't be found; a foreign number gets the same answer as a
@@ -30,14 +32,14 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
     if attempt:
         number = normalize_invoice_number(attempt)
         if number is None:
-            dispatcher.utter_message(response="utter_invoice_number_malformed", text=attempt.strip())
+            dispatcher.utter_message(response="utter_invoice_number_malformed", typed=attempt.strip())
             return None
         found = invoices.find_invoice(ctx.session, ctx.customer_id, number)
         if found is None:
             dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=number)
         return found
 
-    period_text = ctx.entity("billing_period")
+    period_text = ctx.entity("billing_period") if use_period else None
     period = parse_period(period_text, ctx.today) if period_text else None
     if period:
         matches = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
@@ -111,7 +113,7 @@ class ActionShowDueDates(CustomerAction):
             if inv is None:
                 return []
             render = Renderer(ctx.settings)
-            state = render.when_due(inv) if not inv.is_paid else f"was due {render.day(inv.due_date)} and is paid"
+            state = render.is_due(inv) if not inv.is_paid else f"was due {render.day(inv.due_date)} and is paid"
             dispatcher.utter_message(text=f"{inv.number} ({render.money(inv.total, inv.currency)}) {state}.")
             return _focus(inv)
         bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
@@ -143,20 +145,40 @@ class ActionShowPaymentStatus(CustomerAction):
 
 
 class ActionExplainBillChange(CustomerAction):
+    """Why a bill changed (line by line against an earlier one), or what a named charge is."""
+
     def name(self) -> str:
         return "action_explain_bill_change"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        inv = resolve_invoice(dispatcher, ctx, use_focus=True)
+        # "Why is it more than September?": the month is what to compare with, not the subject.
+        baseline = None
+        if ctx.entity("billing_period") and _COMPARISON.search(ctx.text) and not ctx.entity("invoice_number"):
+            baseline = parse_period(ctx.entity("billing_period"), ctx.today)
+        inv = resolve_invoice(dispatcher, ctx, use_focus=True, use_period=baseline is None)
         if inv is None:
             return []
         render = Renderer(ctx.settings)
-        charge = mentioned_charge(ctx.text, [l.description for l in inv.lines])
+        charge, inv = self._named_charge(ctx, inv)
+        change = invoices.compare_with_previous(ctx.session, ctx.customer_id, inv, baseline_period=baseline)
         if charge:
-            dispatcher.utter_message(text=render.charge(inv, charge))
-        change = invoices.compare_with_previous(ctx.session, ctx.customer_id, inv)
-        dispatcher.utter_message(text=render.bill_change(change))
+            dispatcher.utter_message(text=render.charge(change, charge))
+        else:
+            dispatcher.utter_message(text=render.bill_change(change))
         return _focus(inv)
+
+    @staticmethod
+    def _named_charge(ctx: Context, inv: InvoiceView) -> tuple[str | None, InvoiceView]:
+        """The charge the message names, on this invoice or else on the latest one."""
+        candidates = [inv]
+        latest = invoices.latest_invoice(ctx.session, ctx.customer_id)
+        if latest and latest.number != inv.number:
+            candidates.append(latest)
+        for candidate in candidates:
+            charge = mentioned_charge(ctx.text, [l.description for l in candidate.lines])
+            if charge:
+                return charge, candidate
+        return None, inv
 
 
 class ActionHandleInform(CustomerAction):

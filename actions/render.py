@@ -28,15 +28,21 @@ class Renderer:
     def month(self, period: str) -> str:
         return month(period, self.settings)
 
-    def when_due(self, inv: InvoiceView) -> str:
+    def due(self, inv: InvoiceView) -> str:
+        """A noun phrase: `due November 30, 2026 (in 5 days)`, `overdue since September 30, 2026 (56 days)`."""
         days = (inv.due_date - self.today).days
         if days > 1:
-            return f"due {self.day(inv.due_date)}, in {days} days"
+            return f"due {self.day(inv.due_date)} (in {days} days)"
         if days == 1:
             return f"due tomorrow, {self.day(inv.due_date)}"
         if days == 0:
             return f"due today, {self.day(inv.due_date)}"
-        return f"was due {self.day(inv.due_date)}, {-days} day{'s' if days != -1 else ''} overdue"
+        return f"overdue since {self.day(inv.due_date)} ({-days} day{'s' if days != -1 else ''})"
+
+    def is_due(self, inv: InvoiceView) -> str:
+        """A predicate: `is due ...` or `has been overdue since ...`."""
+        phrase = self.due(inv)
+        return f"has been {phrase}" if phrase.startswith("overdue") else f"is {phrase}"
 
     def payments(self, inv: InvoiceView) -> str:
         parts = [f"{self.money(p.amount, inv.currency)} on {self.day(p.paid_on)} by "
@@ -44,16 +50,17 @@ class Renderer:
         return "; ".join(parts)
 
     def payment_state(self, inv: InvoiceView) -> str:
+        """A sentence about what was paid, starting with "It"."""
         if not inv.payments:
-            return f"It hasn't been paid yet and {self.when_due(inv)}."
+            return f"It hasn't been paid yet and {self.is_due(inv)}."
         if inv.overpaid:
-            return (f"It is paid, twice over: we received {self.payments(inv)}. That is "
+            return (f"It was paid twice: we received {self.payments(inv)}. That is "
                     f"{self.money(inv.overpaid, inv.currency)} more than the invoice; the extra is a credit on "
                     "your account, and you can ask for a refund.")
         if inv.is_paid:
             return f"It is paid in full: {self.payments(inv)}."
         return (f"We received {self.payments(inv)}; {self.money(inv.outstanding, inv.currency)} is still open and "
-                f"{self.when_due(inv)}.")
+                f"{self.is_due(inv)}.")
 
     def invoice_summary(self, inv: InvoiceView, lead: str = "Invoice") -> str:
         return (f"{lead} {inv.number} for {self.month(inv.period)}: {self.money(inv.total, inv.currency)}, "
@@ -70,7 +77,7 @@ class Renderer:
         else:
             count = len(bal.unpaid)
             items = "\n".join(f"- {inv.number} ({self.month(inv.period)}): {self.money(inv.outstanding, inv.currency)}, "
-                              f"{self.when_due(inv)}" for inv in bal.unpaid)
+                              f"{self.due(inv)}" for inv in bal.unpaid)
             if bal.overdue == bal.outstanding:
                 overdue = " All of it is overdue."
             elif bal.overdue:
@@ -88,7 +95,7 @@ class Renderer:
         if not bal.unpaid:
             return "Nothing is due right now: all your invoices are paid."
         return "\n".join(f"{inv.number} ({self.month(inv.period)}, {self.money(inv.outstanding, inv.currency)}) "
-                         f"{self.when_due(inv)}." for inv in bal.unpaid)
+                         f"{self.is_due(inv)}." for inv in bal.unpaid)
 
     def bill_change(self, change: BillChange) -> str:
         inv, prev = change.invoice, change.previous
@@ -119,12 +126,24 @@ class Renderer:
             text += f"\nUnchanged: {', '.join(unchanged)}."
         return text
 
-    def charge(self, inv: InvoiceView, description: str) -> str:
+    def charge(self, change: BillChange, description: str) -> str:
+        inv = change.invoice
         amount = sum((l.amount for l in inv.lines if l.description == description), Decimal("0.00"))
+        text = f"On invoice {inv.number} ({self.month(inv.period)}), {description} is {self.money(amount, inv.currency)}."
         meaning = explain_charge(description)
-        text = f"On invoice {inv.number}, {description} is {self.money(amount, inv.currency)}."
         if meaning:
             text += f" It is {meaning}."
+        line = next((c for c in change.changes if c.description == description), None)
+        if change.previous is not None:
+            before = self.month(change.previous.period)
+            if line is None:
+                text += f" It is the same as in {before}."
+            elif line.previous is None:
+                text += f" It is new: there was no {description} charge in {before}."
+            else:
+                direction = "more" if line.delta > 0 else "less"
+                text += (f" That is {self.money(abs(line.delta), inv.currency)} {direction} than in {before} "
+                         f"({self.money(line.previous, inv.currency)}).")
         return text
 
     def suspension(self, s: Suspension) -> str:
@@ -143,7 +162,7 @@ class Renderer:
         t = pol.terms
         fee = f"a late fee of {self.money(t.late_fee, 'CNY')}" if t.late_fee else "no late fee"
         days = t.reactivation_business_days
-        text = (f"{t.partner_name} payment policy: a reminder {t.reminder_days_before_due} days before an invoice is due, "
+        text = (f"The payment policy of {t.partner_name}: a reminder {t.reminder_days_before_due} days before an invoice is due, "
                 f"and another {t.reminder_days_after_due} days after the due date if it is still unpaid. There is {fee}. "
                 f"If an invoice stays unpaid {t.suspend_after_days_overdue} days after its due date, the subscription is "
                 f"suspended; it is reactivated within {'one business day' if days == 1 else f'{days} business days'} "
@@ -152,11 +171,12 @@ class Renderer:
             return text + "\nYour subscription is suspended at the moment; ask me how to restore it."
         for s in pol.schedules:
             reminders = [d for d in (s.reminder_before, s.reminder_after) if d >= self.today]
-            reminder_text = (f"reminders on {' and '.join(self.day(d) for d in reminders)}; " if reminders else "")
-            impact = ("access would be affected from " if s.access_impacted_on > self.today
-                      else "access can be suspended since ") + self.day(s.access_impacted_on)
-            text += (f"\nFor {s.invoice.number} ({self.money(s.invoice.outstanding, s.invoice.currency)}, "
-                     f"{self.when_due(s.invoice)}): {reminder_text}{impact} if it stays unpaid.")
+            reminder_text = (f"the next reminder is on {self.day(reminders[0])}, and " if reminders else "")
+            impact = (f"access would be affected from {self.day(s.access_impacted_on)} if it stays unpaid"
+                      if s.access_impacted_on > self.today
+                      else f"access can be suspended at any time (since {self.day(s.access_impacted_on)})")
+            text += (f"\nFor your invoice {s.invoice.number} ({self.money(s.invoice.outstanding, s.invoice.currency)}, "
+                     f"{self.due(s.invoice)}): {reminder_text}{impact}.")
         if not pol.schedules:
             text += "\nAll your invoices are paid, so none of this applies to you right now."
         return text

@@ -131,3 +131,75 @@ def load_vianet_settings() -> VianetSettings:
         timeout_read=_vianet_seconds("VIANET_TIMEOUT_READ", 10.0),
         agent_locale=locale,
     )
+
+
+# --- Escalation worker: relays escalations to 21Vianet, polls their status ---------------------
+
+# The support topic 21Vianet files billing disputes under ("Billing – Invoice dispute").
+VIANET_BILLING_DISPUTE_TOPIC_ID = 32444671
+ESCALATION_CRASH_POINTS = ("after_claim", "after_send")
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    """How the escalation worker paces itself. Every duration is in seconds."""
+
+    worker_interval: float  # pause between two passes of the worker loop
+    poll_interval: float  # how often one open ticket's status is fetched from 21Vianet
+    max_attempts: int  # send attempts before an escalation goes to the partner-staff queue
+    backoff_base: float  # first retry waits up to this long (full jitter), doubling each attempt
+    backoff_cap: float  # ...but never longer than this
+    lease_seconds: float  # a claimed row whose worker died is retried after this long
+    breaker_threshold: int  # consecutive retryable failures that open the circuit breaker
+    breaker_cooldown: float  # how long an open breaker stops every call to 21Vianet
+    batch_size: int  # rows handled per kind of work in one pass
+    push_attempts: int  # tries to push a "your ticket is resolved" message into an open chat
+    support_topic_id: int
+    severity: str  # minimal | moderate | critical
+    contact_email: str | None  # PrimaryContact e-mail of the partner's billing desk, if any
+    notify_hook: str | None  # "module:function" that pushes notifications into chats
+    crash_at: str | None  # test hook: the worker exits abruptly at this point (never in production)
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1")
+    return value
+
+
+def load_escalation_settings() -> EscalationSettings:
+    env = os.environ
+    severity = env.get("VIANET_SEVERITY", "").strip().lower() or "moderate"
+    if severity not in ("minimal", "moderate", "critical"):
+        raise ConfigError("VIANET_SEVERITY must be minimal, moderate or critical")
+    notify_hook = env.get("ESCALATION_NOTIFY_HOOK", "").strip() or None
+    if notify_hook is not None and ":" not in notify_hook:
+        raise ConfigError("ESCALATION_NOTIFY_HOOK must look like package.module:function")
+    crash_at = env.get("ESCALATION_TEST_CRASH_AT", "").strip() or None
+    if crash_at is not None:
+        if env.get("BOT_ENV", "development") == "production":
+            raise ConfigError("ESCALATION_TEST_CRASH_AT is a test hook and is refused with BOT_ENV=production")
+        if crash_at not in ESCALATION_CRASH_POINTS:
+            raise ConfigError(f"ESCALATION_TEST_CRASH_AT must be one of {', '.join(ESCALATION_CRASH_POINTS)}")
+    return EscalationSettings(
+        worker_interval=_vianet_seconds("ESCALATION_WORKER_INTERVAL", 5.0),
+        poll_interval=_vianet_seconds("ESCALATION_POLL_INTERVAL", 60.0),
+        max_attempts=_positive_int("ESCALATION_MAX_ATTEMPTS", 8),
+        backoff_base=_vianet_seconds("ESCALATION_BACKOFF_BASE", 2.0),
+        backoff_cap=_vianet_seconds("ESCALATION_BACKOFF_CAP", 600.0),
+        lease_seconds=_vianet_seconds("ESCALATION_LEASE_SECONDS", 60.0),
+        breaker_threshold=_positive_int("ESCALATION_BREAKER_THRESHOLD", 5),
+        breaker_cooldown=_vianet_seconds("ESCALATION_BREAKER_COOLDOWN", 60.0),
+        batch_size=_positive_int("ESCALATION_BATCH_SIZE", 20),
+        push_attempts=_positive_int("ESCALATION_PUSH_ATTEMPTS", 3),
+        support_topic_id=_positive_int("VIANET_SUPPORT_TOPIC_ID", VIANET_BILLING_DISPUTE_TOPIC_ID),
+        severity=severity,
+        contact_email=env.get("VIANET_CONTACT_EMAIL", "").strip() or None,
+        notify_hook=notify_hook,
+        crash_at=crash_at,
+    )

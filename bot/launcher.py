@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from bot.config import REPO_ROOT, VAR_DIR
 
 logger = logging.getLogger(__name__)
 BIN = Path(sys.executable).parent
+MAX_RESTARTS = 5
 
 
 def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -34,13 +36,20 @@ def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 @dataclass
 class Service:
     name: str
     command: list[str]
     health_url: str
     log_path: Path
+    port: int
     process: subprocess.Popen | None = None
+    restarts: int = 0
 
     def start(self, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,22 +92,29 @@ class Stack:
         rasa = str(BIN / "rasa")
         self.services = [
             Service("action server", [rasa, "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
-                    f"http://127.0.0.1:{self.action_port}/health", self.log_dir / "actions.log"),
+                    f"http://127.0.0.1:{self.action_port}/health", self.log_dir / "actions.log", self.action_port),
             # The HTTP API is on (a later issue pushes messages into conversations through it) but
             # only with the token, and only on localhost.
             Service("rasa server", [rasa, "run", "--model", str(self.model), "--port", str(self.rasa_port),
                                     "--interface", "127.0.0.1", "--credentials", str(REPO_ROOT / "credentials.yml"),
                                     "--endpoints", str(self.endpoints), "--enable-api",
                                     "--auth-token", self.rasa_api_token],
-                    f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", self.log_dir / "rasa.log"),
+                    f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", self.log_dir / "rasa.log", self.rasa_port),
         ]
 
     @property
     def rest_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
 
+    @property
+    def child_env(self) -> dict[str, str]:
+        return child_environment({**self.env, "RASA_API_TOKEN": self.rasa_api_token})
+
     def start(self, timeout: float = 300.0) -> None:
-        env = child_environment({**self.env, "RASA_API_TOKEN": self.rasa_api_token})
+        busy = [f"{s.name} port {s.port}" for s in self.services if port_in_use(s.port)]
+        if busy:
+            raise RuntimeError(f"already in use: {', '.join(busy)}. Is the assistant already running?")
+        env = self.child_env
         for service in self.services:
             service.start(env)
         deadline = time.monotonic() + timeout
@@ -123,6 +139,16 @@ class Stack:
     def crashed(self) -> Service | None:
         return next((s for s in self.services if s.process and s.process.poll() is not None), None)
 
+    def restart(self, service: Service, timeout: float = 300.0) -> None:
+        """Start a crashed service again and wait until it answers."""
+        service.restarts += 1
+        service.start(self.child_env)
+        deadline = time.monotonic() + timeout
+        while not service.healthy():
+            if service.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{service.name} did not come back; see {service.log_path}")
+            time.sleep(0.5)
+
 
 def main() -> int:
     from bot.identity import issue_token
@@ -138,7 +164,9 @@ def main() -> int:
     def _stop(signum, _frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
+    # Explicitly: a shell starts background jobs with SIGINT ignored, and Python keeps that.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     try:
         stack.start()
         token = issue_token("C-1001")
@@ -157,9 +185,13 @@ Press Ctrl-C to stop everything.""", flush=True)
         while True:
             crashed = stack.crashed()
             if crashed:
-                print(f"{crashed.name} stopped unexpectedly (code {crashed.process.returncode}); "
-                      f"see {crashed.log_path}. Stopping.", file=sys.stderr)
-                return 1
+                if crashed.restarts >= MAX_RESTARTS:
+                    print(f"{crashed.name} keeps stopping; see {crashed.log_path}. Stopping.", file=sys.stderr)
+                    return 1
+                print(f"{crashed.name} stopped unexpectedly (code {crashed.process.returncode}); restarting it. "
+                      f"Conversations are kept (tracker store in var/).", file=sys.stderr, flush=True)
+                stack.restart(crashed)
+                print(f"{crashed.name} is back.", flush=True)
             time.sleep(1)
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)

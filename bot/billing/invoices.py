@@ -103,10 +103,13 @@ def _sum_by_description(view: InvoiceView) -> dict[str, Decimal]:
     return sums
 
 
-def compare_with_previous(session: Session, customer_id: str, invoice: InvoiceView) -> BillChange:
-    """Line-by-line difference between an invoice and the customer's invoice for the period before."""
-    stmt = (_invoices(customer_id).where(Invoice.period < invoice.period)
-            .order_by(Invoice.period.desc(), Invoice.issue_date.desc()).limit(1))
+def compare_with_previous(session: Session, customer_id: str, invoice: InvoiceView,
+                          baseline_period: str | None = None) -> BillChange:
+    """Line-by-line difference between an invoice and the customer's invoice for the period
+    before it (or for `baseline_period`, when the customer named the month to compare with)."""
+    stmt = _invoices(customer_id).where(Invoice.number != invoice.number)
+    stmt = stmt.where(Invoice.period == baseline_period) if baseline_period else stmt.where(Invoice.period < invoice.period)
+    stmt = stmt.order_by(Invoice.period.desc(), Invoice.issue_date.desc()).limit(1)
     row = session.scalars(stmt).first()
     previous = InvoiceView.of(row) if row else None
     if previous is None:

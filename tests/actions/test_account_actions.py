@@ -20,10 +20,10 @@ async def test_active_subscription_is_not_suspended(token_for):
 async def test_policy_applied_to_the_customer(token_for):
     reply = texts((await run_action(ActionExplainCollectionsPolicy(), make_tracker("late policy",
                                                                                   token=token_for("C-1001"))))[0])
-    assert reply.startswith("Lakeshore Cloud Partners payment policy: a reminder 7 days before")
+    assert reply.startswith("The payment policy of Lakeshore Cloud Partners: a reminder 7 days before")
     assert "There is no late fee." in reply
-    assert ("For G000100002 (CNY 9,615.50, due November 30, 2026, in 5 days): reminders on December 3, 2026; "
-            "access would be affected from December 30, 2026 if it stays unpaid.") in reply
+    assert ("For your invoice G000100002 (CNY 9,615.50, due November 30, 2026 (in 5 days)): the next reminder is on "
+            "December 3, 2026, and access would be affected from December 30, 2026 if it stays unpaid.") in reply
 
 
 async def test_policy_for_a_suspended_customer(token_for):

@@ -14,7 +14,7 @@ async def test_latest_invoice(token_for):
                                                                           token=token_for("C-1001")))
     reply = texts(messages)
     assert "Your latest invoice is G000100002 for October 2026: CNY 9,615.50" in reply
-    assert "hasn't been paid yet and due November 30, 2026, in 5 days" in reply
+    assert "It hasn't been paid yet and is due November 30, 2026 (in 5 days)." in reply
     assert messages[0]["buttons"][0]["payload"] == '/ask_invoice_lines{"invoice_number":"G000100002"}'
     assert events == [{"event": "slot", "timestamp": None, "name": "focus_invoice", "value": "G000100002"}]
 
@@ -53,7 +53,7 @@ async def test_foreign_and_unknown_invoices_get_the_same_answer(token_for):
 
 async def test_malformed_invoice_number_is_explained(token_for):
     messages, _ = await run_action(ActionShowInvoice(), make_tracker("show invoice G12345", token=token_for("C-1001")))
-    assert messages[0]["response"] == "utter_invoice_number_malformed" and messages[0]["text"] == "G12345"
+    assert messages[0]["response"] == "utter_invoice_number_malformed" and messages[0]["typed"] == "G12345"
 
 
 async def test_lines_of_the_invoice_in_focus(token_for):
@@ -78,14 +78,14 @@ async def test_balance_for_each_demo_customer(token_for):
     assert "Nothing is overdue." in contoso
     fabrikam = texts((await run_action(ActionShowBalance(), make_tracker("balance", token=token_for("C-1002"))))[0])
     assert "Your balance is CNY 24,380.00, on 2 unpaid invoices" in fabrikam and "All of it is overdue." in fabrikam
-    assert "G000200001 (August 2026): CNY 12,400.00, was due September 30, 2026, 56 days overdue" in fabrikam
+    assert "G000200001 (August 2026): CNY 12,400.00, overdue since September 30, 2026 (56 days)" in fabrikam
     northwind = texts((await run_action(ActionShowBalance(), make_tracker("balance", token=token_for("C-1003"))))[0])
     assert "You have nothing to pay" in northwind and "credit of CNY 5,300.00" in northwind
 
 
 async def test_due_dates(token_for):
     reply = texts((await run_action(ActionShowDueDates(), make_tracker("when is it due", token=token_for("C-1004"))))[0])
-    assert reply == "G000400001 (October 2026, CNY 7,800.00) due November 30, 2026, in 5 days."
+    assert reply == "G000400001 (October 2026, CNY 7,800.00) is due November 30, 2026 (in 5 days)."
 
 
 async def test_payment_status_of_a_double_payment(token_for):
@@ -114,7 +114,24 @@ async def test_why_the_bill_changed(token_for):
 async def test_explaining_a_named_charge(token_for):
     tracker = make_tracker("what is the bandwidth charge?", intent="explain_charge", token=token_for("C-1001"))
     reply = texts((await run_action(ActionExplainBillChange(), tracker))[0])
-    assert "On invoice G000100002, Bandwidth is CNY 2,000.00. It is data transferred out" in reply
+    assert "On invoice G000100002 (October 2026), Bandwidth is CNY 2,000.00. It is data transferred out" in reply
+    assert "It is new: there was no Bandwidth charge in September 2026." in reply
+
+
+async def test_named_charge_found_on_the_latest_invoice_when_not_on_the_one_in_focus(token_for):
+    tracker = make_tracker("what is the bandwidth charge?", intent="explain_charge", token=token_for("C-1001"),
+                           slots={"focus_invoice": "G000100001"})
+    messages, events = await run_action(ActionExplainBillChange(), tracker)
+    assert "On invoice G000100002 (October 2026), Bandwidth is CNY 2,000.00." in texts(messages)
+    assert events[0]["value"] == "G000100002"
+
+
+async def test_month_named_as_the_baseline_is_not_the_subject(token_for):
+    """"Why is it more than September?" compares the invoice in focus with September."""
+    tracker = make_tracker("why is it more than september?", intent="explain_charge", token=token_for("C-1001"),
+                           entities=[entity("billing_period", "september")], slots={"focus_invoice": "G000100002"})
+    reply = texts((await run_action(ActionExplainBillChange(), tracker))[0])
+    assert reply.startswith("Your October 2026 invoice G000100002 is CNY 9,615.50, CNY 1,375.50 more than September 2026")
 
 
 async def test_inform_with_a_bare_number(token_for):

@@ -4,6 +4,7 @@ from alembic import context
 from bot.config import load_settings
 from bot.db.engine import get_engine
 from bot.db.models import Base
+import bot.escalation.models  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,56 @@
+"""Start the real action server and Rasa server once for the end-to-end tests."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from bot.db import reset_engine, session_scope
+from bot.db.migrate import upgrade
+from bot.launcher import Stack
+from bot.model import model_path
+from bot.seed import seed_demo
+from tests.conftest import TEST_SECRET, TODAY
+
+RASA_PORT, ACTION_PORT = 5205, 5255
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    model = model_path()
+    if not model.exists():
+        pytest.fail(f"no trained model at {model}: run scripts/train.sh (scripts/test.sh does)")
+    folder = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{folder / 'billing.sqlite3'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        seed_demo(session)
+    reset_engine()
+    endpoints = folder / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{ACTION_PORT}/webhook"\n'
+                         f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {folder / "tracker.sqlite3"}\n')
+    running = Stack(model=model, rasa_port=RASA_PORT, action_port=ACTION_PORT, endpoints=endpoints,
+                    log_dir=folder / "logs", env={"BOT_DATABASE_URL": url, "BOT_TOKEN_SECRET": TEST_SECRET,
+                                                  "BOT_TODAY": TODAY.isoformat()})
+    running.start(timeout=240)
+    yield running
+    running.stop()
+
+
+@pytest.fixture()
+def chat(stack, monkeypatch):
+    """Send messages in one conversation; returns the bot's replies to each."""
+    monkeypatch.setenv("BOT_TOKEN_SECRET", TEST_SECRET)
+    sender = f"e2e-{uuid.uuid4().hex[:8]}"
+
+    def send(message: str, token: str | None = None) -> list[dict]:
+        body = {"sender": sender, "message": message}
+        if token:
+            body["metadata"] = {"customer_token": token}
+        response = requests.post(stack.rest_url, json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    send.sender = sender
+    return send
