@@ -4,12 +4,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -72,3 +75,37 @@ class CustomerAction(Action, ABC):
     @abstractmethod
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         """Send the answer; return the events (slot sets) it implies."""
+
+
+_form_context: ContextVar[Context] = ContextVar("billing_form_context")
+
+
+class CustomerFormValidation(FormValidationAction, ABC):
+    """A form validation action that runs only for a verified customer, inside one session.
+
+    The extract_/validate_ methods (whose signatures Rasa SDK fixes) reach the session and the
+    customer through `self.ctx`, a per-call context variable.
+    """
+
+    @property
+    def ctx(self) -> Context:
+        return _form_context.get()
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        settings = load_settings()
+        caller = identify(tracker, settings)
+        if not caller.verified:
+            dispatcher.utter_message(response=caller.problem)
+            return [SlotSet(REQUESTED_SLOT, None)]  # ends the form; nothing is kept
+        try:
+            with session_scope(settings.database_url) as session:
+                token = _form_context.set(Context(session, caller.customer_id, tracker, settings))
+                try:
+                    return await super().run(dispatcher, tracker, domain)
+                finally:
+                    _form_context.reset(token)
+        except SQLAlchemyError:
+            logger.exception("billing database error in %s", self.name())
+            dispatcher.utter_message(response="utter_billing_unavailable")
+            return [SlotSet(REQUESTED_SLOT, None)]

@@ -119,3 +119,8 @@ def compare_with_previous(session: Session, customer_id: str, invoice: InvoiceVi
     changed = [c for c in changes if c.delta != ZERO]
     changed.sort(key=lambda c: abs(c.delta), reverse=True)
     return BillChange(invoice, previous, tuple(changed))
+
+
+def partner_name(session: Session, customer_id: str) -> str:
+    customer = session.get(Customer, customer_id)
+    return customer.partner.name if customer else "your provider"

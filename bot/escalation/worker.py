@@ -1,0 +1,174 @@
+"""The escalation worker: relay, poller and notification pushes, one pass after another.
+
+    python -m bot.escalation worker [--once] [--notify-hook package.module:function]
+
+A pass sends due escalations and notes (relay), syncs open tickets (poller), then offers new
+"your ticket is resolved" notifications to the notify hook. SIGTERM or SIGINT stops the loop after
+the call in flight (every call has a timeout); everything else is in the database, so even a
+kill -9 loses nothing. The relay and the poller share one circuit breaker: one upstream.
+
+The notify hook is the integrator's: `notify(NotificationView) -> bool`, True when the message
+was pushed into the customer's open chat (e.g. through Rasa's HTTP API). False or an exception
+leaves the notification pending, to be shown when the customer next opens the chat. Without a
+hook nothing is pushed.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from bot.config import (
+    ConfigError,
+    EscalationSettings,
+    VianetSettings,
+    load_escalation_settings,
+    load_vianet_settings,
+)
+from bot.db import session_scope
+from bot.escalation import records
+from bot.escalation.backoff import CircuitBreaker
+from bot.escalation.poller import Poller, PollPass
+from bot.escalation.relay import Relay, RelayPass
+from bot.escalation.views import NotificationView
+from bot.integrations.vianet import VianetClient
+
+logger = logging.getLogger(__name__)
+
+NotifyHook = Callable[[NotificationView], bool]
+
+
+def no_push(notification: NotificationView) -> bool:
+    """The default hook: push nothing; the conversation shows the news when the chat is next opened."""
+    return False
+
+
+def load_notify_hook(spec: str) -> NotifyHook:
+    """`package.module:function` -> the function (ESCALATION_NOTIFY_HOOK or --notify-hook)."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        hook = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"notify hook {spec!r} cannot be loaded: {exc}") from exc
+    if not callable(hook):
+        raise ConfigError(f"notify hook {spec!r} is not callable")
+    return hook
+
+
+@dataclass
+class WorkerPass:
+    relay: RelayPass = field(default_factory=RelayPass)
+    poll: PollPass = field(default_factory=PollPass)
+    pushed: int = 0
+    push_failed: int = 0
+
+
+class Worker:
+    """One relay, one poller and the notification pushes, sharing a client and a circuit breaker."""
+
+    def __init__(
+        self,
+        *,
+        settings: EscalationSettings | None = None,
+        vianet_settings: VianetSettings | None = None,
+        notify: NotifyHook | None = None,
+        database_url: str | None = None,
+    ) -> None:
+        self.settings = settings or load_escalation_settings()
+        vianet = vianet_settings or load_vianet_settings()
+        self._client = VianetClient.from_settings(vianet)
+        if self._client is None:
+            logger.warning("no 21Vianet API configured (VIANET_API_URL): escalations go to the partner-staff queue")
+        elif self.settings.lease_seconds <= vianet.timeout_connect + vianet.timeout_read:
+            logger.warning("ESCALATION_LEASE_SECONDS (%g s) should exceed the 21Vianet timeouts (%g s + %g s)",
+                           self.settings.lease_seconds, vianet.timeout_connect, vianet.timeout_read)
+        self.breaker = CircuitBreaker(self.settings.breaker_threshold, self.settings.breaker_cooldown)
+        self.relay = Relay(self._client, self.settings, self.breaker, database_url=database_url)
+        self.poller = Poller(self._client, self.settings, self.breaker, database_url=database_url)
+        self._notify = notify
+        self._url = database_url
+
+    def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> WorkerPass:
+        result = WorkerPass()
+        result.relay = self.relay.run_once(should_stop)
+        if not should_stop():
+            result.poll = self.poller.run_once(should_stop)
+        if not should_stop():
+            result.pushed, result.push_failed = self.push_notifications(should_stop)
+        return result
+
+    def push_notifications(self, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, int]:
+        if self._notify is None:
+            return 0, 0
+        with session_scope(self._url) as session:
+            due = records.notifications_to_push(session, self.settings.push_attempts, self.settings.batch_size)
+        pushed = failed = 0
+        for notification in due:
+            if should_stop():
+                break
+            try:
+                delivered = bool(self._notify(notification))
+            except Exception as exc:  # the hook is someone else's code: log it, keep the news pending
+                logger.warning("pushing notification %d (%s) failed: %s: %s",
+                               notification.id, notification.reference, type(exc).__name__, exc)
+                delivered = False
+            with session_scope(self._url) as session:
+                if delivered:
+                    records.mark_delivered(session, notification.id)
+                    pushed += 1
+                else:
+                    records.record_push_failure(session, notification.id, backoff_base=self.settings.worker_interval,
+                                                backoff_cap=self.settings.backoff_cap)
+                    failed += 1
+        return pushed, failed
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def run_worker(
+    *,
+    notify: NotifyHook | None = None,
+    stop: threading.Event | None = None,
+    once: bool = False,
+    database_url: str | None = None,
+) -> int:
+    """Run passes every ESCALATION_WORKER_INTERVAL seconds until SIGTERM/SIGINT (or `stop` is set)."""
+    settings = load_escalation_settings()
+    if notify is None and settings.notify_hook:
+        notify = load_notify_hook(settings.notify_hook)
+    stop = stop or threading.Event()
+    previous_handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        def request_stop(signum: int, _frame: object) -> None:
+            logger.info("received %s; stopping after the current step", signal.Signals(signum).name)
+            stop.set()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous_handlers[signum] = signal.signal(signum, request_stop)
+    try:
+        with Worker(settings=settings, notify=notify, database_url=database_url) as worker:
+            logger.info("escalation worker running (every %g s)", settings.worker_interval)
+            while not stop.is_set():
+                try:
+                    worker.run_once(stop.is_set)
+                except Exception:  # e.g. the database is locked or down: try again next pass
+                    logger.exception("escalation worker pass failed; trying again in %g s", settings.worker_interval)
+                if once:
+                    break
+                stop.wait(settings.worker_interval)
+    finally:
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+    logger.info("escalation worker stopped")
+    return 0

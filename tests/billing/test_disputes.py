@@ -1,0 +1,51 @@
+"""What the records settle before anything is escalated, on the seeded demo data."""
+from decimal import Decimal as D
+
+from bot.billing import disputes as d
+from bot.billing.views import InvoiceView, LineView
+
+
+def test_unresolvable_charge_is_escalated_to_21vianet(session):
+    a = d.assess_dispute(session, "C-1004", "G000400001", "Reserved instance purchase")
+    assert (a.outcome, a.route, a.amount, a.line.description) == (d.ESCALATE, "vianet", D("4500.00"),
+                                                                   "Reserved instance purchase")
+
+
+def test_duplicate_payment_goes_to_the_partner_not_21vianet(session):
+    a = d.assess_dispute(session, "C-1003", "G000300001", d.CHARGED_TWICE)
+    assert (a.outcome, a.route, a.amount) == (d.PARTNER_REFUND, "partner", D("5300.00"))
+    r = d.assess_refund(session, "C-1003", "G000300001")
+    assert (r.outcome, r.amount) == (d.PARTNER_REFUND, D("5300.00"))
+
+
+def test_already_paid_is_settled_by_the_payment_record(session):
+    a = d.assess_dispute(session, "C-1001", "G000100001", d.ALREADY_PAID)
+    assert a.outcome == d.SETTLED_PAID and not a.needs_filing
+
+
+def test_claimed_payment_without_a_record_goes_to_the_partner(session):
+    a = d.assess_dispute(session, "C-1001", "G000100002", d.ALREADY_PAID)
+    assert (a.outcome, a.route) == (d.PARTNER_CORRECTION, "partner")
+
+
+def test_charged_twice_without_duplicate_lines_is_explained_by_the_lines(session):
+    assert d.assess_dispute(session, "C-1001", "G000100002", d.CHARGED_TWICE).outcome == d.SETTLED_LINES
+
+
+def test_the_same_line_twice_is_a_correction_for_the_partner():
+    inv = InvoiceView("G000000009", "2026-10", None, None, "CNY", D("20.00"),
+                      (LineView("Storage", D("10.00")), LineView("Storage", D("10.00"))), ())
+    assert d.duplicate_lines(inv) == [LineView("Storage", D("10.00"))]
+
+
+def test_the_total_is_explained_by_the_lines(session):
+    assert d.assess_dispute(session, "C-1001", "G000100002", d.WHOLE_INVOICE).outcome == d.SETTLED_LINES
+
+
+def test_nothing_to_refund_without_an_overpayment(session):
+    assert not d.assess_refund(session, "C-1001", "G000100001").needs_filing
+
+
+def test_foreign_invoice_is_not_assessed(session):
+    assert d.assess_dispute(session, "C-1001", "G000400001", "Reserved instance purchase") is None
+    assert d.assess_refund(session, "C-1001", "G000300001") is None
