@@ -87,6 +87,10 @@ class CustomerFormValidation(FormValidationAction, ABC):
     customer through `self.ctx`, a per-call context variable.
     """
 
+    @abstractmethod
+    def name(self) -> str:
+        """Abstract, so that Rasa SDK does not register this base class as an action."""
+
     @property
     def ctx(self) -> Context:
         return _form_context.get()

@@ -34,6 +34,7 @@ class Settings:
     currency_display: str  # "code" (CNY 1,234.00) or "symbol" (CN¥1,234.00)
     today_override: date | None
     rasa_url: str
+    rasa_api_token: str | None  # Rasa's HTTP API, used to push news into conversations
     shell_customer: str | None  # development only: the customer `rasa shell` speaks as
 
     def today(self) -> date:
@@ -75,6 +76,7 @@ def load_settings() -> Settings:
         currency_display=currency_display,
         today_override=today_override,
         rasa_url=env.get("RASA_URL", "http://localhost:5005"),
+        rasa_api_token=env.get("RASA_API_TOKEN") or None,
         shell_customer=env.get("BOT_SHELL_CUSTOMER") or None,
     )
 

@@ -45,20 +45,24 @@ def port_in_use(port: int) -> bool:
 class Service:
     name: str
     command: list[str]
-    health_url: str
+    health_url: str | None  # None: a worker without HTTP; healthy while it runs
     log_path: Path
-    port: int
+    port: int | None
     process: subprocess.Popen | None = None
     restarts: int = 0
+    started_at: float = 0.0
 
     def start(self, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        self.started_at = time.monotonic()
         log.close()
 
     def healthy(self) -> bool:
+        if self.health_url is None:
+            return self.process is not None and self.process.poll() is None and time.monotonic() - self.started_at > 2
         try:
             return requests.get(self.health_url, timeout=2).ok
         except requests.RequestException:
@@ -82,6 +86,7 @@ class Stack:
     model: Path
     rasa_port: int = 5005
     action_port: int = 5055
+    vianet_port: int = 8765
     endpoints: Path = REPO_ROOT / "endpoints.yml"
     log_dir: Path = VAR_DIR / "logs"
     env: dict[str, str] = field(default_factory=dict)
@@ -89,7 +94,15 @@ class Stack:
     services: list[Service] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        rasa = str(BIN / "rasa")
+        rasa, python = str(BIN / "rasa"), str(BIN / "python")
+        upstream = self.env["VIANET_API_URL"] if "VIANET_API_URL" in self.env else os.environ.get("VIANET_API_URL", "")
+        # Without a real 21Vianet API configured, the local stand-in is the demo upstream.
+        self.local_vianet = not upstream
+        if self.local_vianet:
+            token = self.env.get("VIANET_API_TOKEN") or os.environ.get("VIANET_API_TOKEN") or secrets.token_hex(16)
+            self.env = {**self.env, "VIANET_API_URL": f"http://127.0.0.1:{self.vianet_port}", "VIANET_API_TOKEN": token}
+        self.env = {"ESCALATION_NOTIFY_HOOK": "bot.integrations.rasa_api:push_resolution",
+                    "RASA_URL": f"http://127.0.0.1:{self.rasa_port}", **self.env}
         self.services = [
             Service("action server", [rasa, "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
                     f"http://127.0.0.1:{self.action_port}/health", self.log_dir / "actions.log", self.action_port),
@@ -101,6 +114,13 @@ class Stack:
                                     "--auth-token", self.rasa_api_token],
                     f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", self.log_dir / "rasa.log", self.rasa_port),
         ]
+        if self.local_vianet:
+            self.services.append(Service(
+                "local 21Vianet API", [python, "-m", "devservers.vianet", "--port", str(self.vianet_port),
+                                       "--state-file", str(self.log_dir.parent / "vianet-state.json")],
+                f"http://127.0.0.1:{self.vianet_port}/_admin/health", self.log_dir / "vianet.log", self.vianet_port))
+        self.services.append(Service("escalation worker", [python, "-m", "bot.escalation", "worker"], None,
+                                     self.log_dir / "worker.log", None))
 
     @property
     def rest_url(self) -> str:
@@ -111,7 +131,7 @@ class Stack:
         return child_environment({**self.env, "RASA_API_TOKEN": self.rasa_api_token})
 
     def start(self, timeout: float = 300.0) -> None:
-        busy = [f"{s.name} port {s.port}" for s in self.services if port_in_use(s.port)]
+        busy = [f"{s.name} port {s.port}" for s in self.services if s.port and port_in_use(s.port)]
         if busy:
             raise RuntimeError(f"already in use: {', '.join(busy)}. Is the assistant already running?")
         env = self.child_env
@@ -159,7 +179,8 @@ def main() -> int:
         print(f"No trained model at {model}; run scripts/run.sh, which trains one.", file=sys.stderr)
         return 1
     stack = Stack(model=model)
-    print("Starting the action server (port 5055) and the Rasa server (port 5005)...", flush=True)
+    print("Starting the action server (5055), the Rasa server (5005), the escalation worker and, unless "
+          "VIANET_API_URL is set, the local 21Vianet API (8765)...", flush=True)
 
     def _stop(signum, _frame):
         raise KeyboardInterrupt
@@ -170,6 +191,10 @@ def main() -> int:
     try:
         stack.start()
         token = issue_token("C-1001")
+        vianet_help = (f"Escalations go to the local 21Vianet API at {stack.env['VIANET_API_URL']} (a stand-in for the "
+                       "real one). Close a ticket there with:\n  .venv/bin/python -m devservers.vianet close <id> "
+                       f"--url {stack.env['VIANET_API_URL']}\nPartner-staff queue: .venv/bin/python -m bot.escalation queue"
+                       if stack.local_vianet else f"Escalations go to {stack.env.get('VIANET_API_URL')}.")
         print(f"""
 The billing assistant is ready. Logs: {stack.log_dir}
 
@@ -181,6 +206,7 @@ Talk to it over REST as the demo customer Contoso Ltd (C-1001):
 A token for Contoso, valid for an hour:
   {token}
 Other demo customers: C-1002 Fabrikam (suspended), C-1003 Northwind (paid twice), C-1004 Tailspin.
+{vianet_help}
 Press Ctrl-C to stop everything.""", flush=True)
         while True:
             crashed = stack.crashed()

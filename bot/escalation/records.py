@@ -664,3 +664,25 @@ def notifications_for_partner(session: Session, partner_id: str, limit: int = 20
         .limit(limit)
     ).all()
     return [NotificationView.of(row, reference, name) for row, reference, name in rows]
+
+
+def notification_in_conversation(
+    session: Session, conversation_id: str, reference: str, customer_id: str | None = None
+) -> NotificationView | None:
+    """The newest resolution notice for `reference` that belongs to this very conversation.
+
+    Used when the worker pushes the notice in (no customer token then: the binding of the
+    escalation to the conversation it was filed from is what identifies the reader), and with
+    the verified customer when they answer.
+    """
+    stmt = (
+        select(CustomerNotification, Escalation.reference)
+        .join(Escalation, Escalation.id == CustomerNotification.escalation_id)
+        .where(CustomerNotification.conversation_id == conversation_id, Escalation.reference == reference)
+        .order_by(CustomerNotification.created_at.desc(), CustomerNotification.id.desc())
+        .limit(1)
+    )
+    if customer_id is not None:
+        stmt = stmt.where(CustomerNotification.customer_id == customer_id)
+    found = session.execute(stmt).first()
+    return NotificationView.of(found[0], found[1]) if found else None

@@ -9,8 +9,10 @@ kill -9 loses nothing. The relay and the poller share one circuit breaker: one u
 
 The notify hook is the integrator's: `notify(NotificationView) -> bool`, True when the message
 was pushed into the customer's open chat (e.g. through Rasa's HTTP API). False or an exception
-leaves the notification pending, to be shown when the customer next opens the chat. Without a
-hook nothing is pushed.
+leaves the notification pending, to be shown when the customer next opens the chat; it is offered
+again after a backoff, ESCALATION_PUSH_ATTEMPTS times at most. The default (no hook) pushes
+nothing. Pushes are at-least-once: a worker killed between a successful push and recording it
+pushes again, so a hook may de-duplicate on the notification id.
 """
 from __future__ import annotations
 
@@ -39,11 +41,6 @@ from bot.integrations.vianet import VianetClient
 logger = logging.getLogger(__name__)
 
 NotifyHook = Callable[[NotificationView], bool]
-
-
-def no_push(notification: NotificationView) -> bool:
-    """The default hook: push nothing; the conversation shows the news when the chat is next opened."""
-    return False
 
 
 def load_notify_hook(spec: str) -> NotifyHook:

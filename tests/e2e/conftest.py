@@ -13,7 +13,7 @@ from bot.model import model_path
 from bot.seed import seed_demo
 from tests.conftest import TEST_SECRET, TODAY
 
-RASA_PORT, ACTION_PORT = 5205, 5255
+RASA_PORT, ACTION_PORT, VIANET_PORT = 5205, 5255, 8865
 
 
 @pytest.fixture(scope="session")
@@ -30,9 +30,10 @@ def stack(tmp_path_factory):
     endpoints = folder / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{ACTION_PORT}/webhook"\n'
                          f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {folder / "tracker.sqlite3"}\n')
-    running = Stack(model=model, rasa_port=RASA_PORT, action_port=ACTION_PORT, endpoints=endpoints,
-                    log_dir=folder / "logs", env={"BOT_DATABASE_URL": url, "BOT_TOKEN_SECRET": TEST_SECRET,
-                                                  "BOT_TODAY": TODAY.isoformat()})
+    running = Stack(model=model, rasa_port=RASA_PORT, action_port=ACTION_PORT, vianet_port=VIANET_PORT,
+                    endpoints=endpoints, log_dir=folder / "logs",
+                    env={"BOT_DATABASE_URL": url, "BOT_TOKEN_SECRET": TEST_SECRET, "BOT_TODAY": TODAY.isoformat(),
+                         "VIANET_API_URL": "", "ESCALATION_WORKER_INTERVAL": "0.5", "ESCALATION_POLL_INTERVAL": "1"})
     running.start(timeout=240)
     yield running
     running.stop()

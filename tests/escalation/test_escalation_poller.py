@@ -168,3 +168,28 @@ def test_run_worker_once_does_a_full_pass(vianet):
     escalation = file()
     assert run_worker(once=True) == 0
     assert row(escalation.reference).state == State.SENT
+
+
+def test_partner_staff_closing_a_sent_escalation_closes_the_ticket_too(vianet, worker_factory):
+    worker = worker_factory()
+    reference, upstream_id = sent_escalation(worker)
+    with session_scope() as session:
+        records.resolve_by_partner(session, reference, "P-01", "Credited on the next invoice")
+    assert row(reference).state == State.CLOSED and count_notifications(reference) == 1
+    assert worker.relay.run_once().notes_sent == 1
+    upstream = vianet.get(upstream_id)
+    assert upstream["Status"] == "closed" and upstream["Notes"][-1]["Text"] == "Credited on the next invoice"
+
+
+def test_a_queued_escalation_can_be_sent_again_once_the_api_is_configured(vianet, worker_factory, monkeypatch):
+    monkeypatch.delenv("VIANET_API_URL")
+    escalation = file()
+    worker_factory().relay.run_once()
+    assert row(escalation.reference).state == State.PARTNER_QUEUE
+
+    monkeypatch.setenv("VIANET_API_URL", vianet.url)
+    with session_scope() as session:
+        records.requeue_for_vianet(session, escalation.reference, "P-01")
+    assert worker_factory().relay.run_once().sent == 1
+    assert row(escalation.reference).state == State.SENT and vianet.stats()["created"] == 1
+    assert "requeued" in event_kinds(escalation.reference)

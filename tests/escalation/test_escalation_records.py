@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -151,8 +152,8 @@ def test_state_in_plain_words(db_url, fast_settings):
         (State.CLOSED, "closed", "123"): "resolved on November 30, 2026",
     }
     for (state, upstream_status, upstream_id), words in expected.items():
-        changed = view.__class__(**{**view.__dict__, "state": state, "upstream_status": upstream_status,
-                                    "upstream_id": upstream_id, "closed_at": closed_on})
+        changed = replace(view, state=state, upstream_status=upstream_status, upstream_id=upstream_id,
+                          closed_at=closed_on)
         assert state_in_plain_words(changed) == words
 
 

@@ -1,0 +1,76 @@
+"""Client for our own Rasa server's HTTP API: pushing news into a customer's conversation.
+
+Why: when 21Vianet closes a ticket, the customer is told in the conversation they came from.
+`trigger_intent` runs the bot's reaction inside that conversation: a connected widget gets it
+at once, and it stays in the conversation's history for when the customer next opens the chat.
+The API is enabled only on localhost and only with RASA_API_TOKEN (see bot/launcher.py).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+
+class RasaApiError(Exception):
+    """The push did not happen (server down, refused, or answered with an error)."""
+
+
+@dataclass(frozen=True)
+class RasaApiClient:
+    base_url: str
+    token: str
+    timeout: tuple[float, float] = (3.0, 15.0)
+
+    def trigger_intent(self, conversation_id: str, intent: str, entities: dict[str, Any] | None = None) -> list[dict]:
+        """Inject `intent` into the conversation; return the bot messages it produced."""
+        url = (f"{self.base_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/trigger_intent"
+               "?output_channel=latest")
+        try:
+            response = requests.post(url, params={"token": self.token}, timeout=self.timeout,
+                                     json={"name": intent, "entities": entities or {}})
+        except requests.RequestException as exc:
+            raise RasaApiError(f"Rasa server unreachable: {type(exc).__name__}") from exc
+        if not response.ok:
+            raise RasaApiError(f"Rasa server answered {response.status_code} to trigger_intent")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise RasaApiError("Rasa server answered with a non-JSON body") from exc
+        return body.get("messages") or [] if isinstance(body, dict) else []
+
+    def tracker_events(self, conversation_id: str) -> list[dict]:
+        url = f"{self.base_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker"
+        try:
+            response = requests.get(url, params={"token": self.token}, timeout=self.timeout)
+            response.raise_for_status()
+            return response.json().get("events") or []
+        except (requests.RequestException, ValueError) as exc:
+            raise RasaApiError(f"could not read the conversation: {type(exc).__name__}") from exc
+
+
+RESOLVED_INTENT = "EXTERNAL_escalation_resolved"
+
+
+def push_resolution(notification) -> bool:
+    """The escalation worker's notify hook (ESCALATION_NOTIFY_HOOK): tell the conversation the
+    escalation came from that it is resolved. False leaves the notification pending, so it is
+    tried again and otherwise shown when the customer next asks about their tickets."""
+    from bot.config import load_settings
+
+    settings = load_settings()
+    if not notification.conversation_id or not settings.rasa_api_token:
+        return False
+    client = RasaApiClient(settings.rasa_url, settings.rasa_api_token)
+    try:
+        client.trigger_intent(notification.conversation_id, RESOLVED_INTENT,
+                              {"escalation_reference": notification.reference})
+    except RasaApiError as exc:
+        logger.warning("could not push the resolution of %s: %s", notification.reference, exc)
+        return False
+    return True

@@ -1,0 +1,55 @@
+"""Issue 3 end to end: a dispute over REST reaches the local 21Vianet API once, is closed there,
+and the customer's conversation is told; their answer is recorded."""
+import re
+import time
+
+import pytest
+import requests
+
+from bot.identity import issue_token
+from tests.e2e.test_rest_conversations import text_of
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for(condition, timeout=45.0, every=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s")
+
+
+def test_tailspin_dispute_is_escalated_closed_and_announced(stack, chat):
+    vianet = stack.env["VIANET_API_URL"]
+    token = issue_token("C-1004")
+    assert "Which invoice" in text_of(chat("I want to dispute a charge", token=token))
+    assert "Which charge on G000400001" in text_of(chat("G000400001", token=token))
+    assert "What's wrong with it?" in text_of(chat("Reserved instance purchase", token=token))
+    summary = text_of(chat("we never ordered a reserved instance", token=token))
+    assert "report it to 21Vianet on your behalf" in summary and "Shall I file it?" in summary
+    filed = text_of(chat("yes", token=token))
+    reference = re.search(r"Your reference is (ESC-\w+)", filed).group(1)
+
+    stats = wait_for(lambda: (s := requests.get(f"{vianet}/_admin/stats", timeout=5).json())["created"] == 1 and s)
+    (service_request,) = stats["requests"]
+    assert "G000400001" in service_request["Description"]
+
+    status = text_of(chat("what's the status of my dispute?", token=token))
+    assert reference in status and "sent to 21Vianet" in status
+
+    closed = requests.post(f"{vianet}/_admin/servicerequests/{service_request['Id']}/status",
+                           json={"status": "closed", "note": "Reserved instance purchase reversed."}, timeout=5)
+    assert closed.ok
+
+    def announced():
+        events = requests.get(f"http://127.0.0.1:{stack.rasa_port}/conversations/{chat.sender}/tracker",
+                              params={"token": stack.rasa_api_token}, timeout=10).json()["events"]
+        return [e["text"] for e in events if e.get("event") == "bot" and (e.get("text") or "").startswith("News on")]
+
+    (news,) = wait_for(announced)
+    assert news == f"News on your dispute {reference} about invoice G000400001: 21Vianet has resolved it."
+    assert "Glad to hear it" in text_of(chat("yes", token=token))
+    assert requests.get(f"{vianet}/_admin/stats", timeout=5).json()["created"] == 1  # never filed twice
