@@ -1,6 +1,7 @@
 """Project commands: `python -m bot <command>`. Run inside the project's virtual environment.
 
   token C-1001 [--minutes N]   print a signed customer token for a seeded customer
+  staff-token P-01 "Mei Chen"  print a partner-staff token (for partner_escalate)
   migrate                      bring the database to the newest schema (Alembic)
   seed [--synthetic ...]       add the demo data (idempotent); optionally a large synthetic set
   model-name / model-path      the model name/path for the current training inputs
@@ -24,6 +25,19 @@ def _token(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     print(issue_token(args.customer_id, ttl=timedelta(minutes=args.minutes) if args.minutes else None))
+    return 0
+
+
+def _staff_token(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.db.models import Partner
+    from bot.identity import issue_staff_token
+
+    with session_scope() as session:
+        if session.get(Partner, args.partner_id) is None:
+            print(f"No partner {args.partner_id} in the database. Seed it first: python -m bot seed", file=sys.stderr)
+            return 2
+    print(issue_staff_token(args.partner_id, args.name))
     return 0
 
 
@@ -68,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("customer_id")
     token.add_argument("--minutes", type=int, default=None, help="lifetime (default BOT_TOKEN_TTL_MINUTES)")
     token.set_defaults(func=_token)
+    staff = sub.add_parser("staff-token", help="print a partner-staff token (metadata.partner_token)")
+    staff.add_argument("partner_id")
+    staff.add_argument("name")
+    staff.set_defaults(func=_staff_token)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
     seed = sub.add_parser("seed", help="seed demo data (idempotent)")
     seed.add_argument("--synthetic", action="store_true", help="also add a large synthetic data set")

@@ -6,6 +6,7 @@ touches billing data. HS256 is pinned: a token signed any other way (or `alg: no
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -14,6 +15,9 @@ from bot.config import Settings, load_settings
 
 ALGORITHM = "HS256"
 ISSUER = "billing-help-desk"
+# Partner-staff tokens carry this audience; customer tokens carry none, so neither kind can be
+# used as the other (PyJWT rejects an unexpected or a missing audience).
+STAFF_AUDIENCE = "partner-staff"
 
 
 class TokenError(Exception):
@@ -49,3 +53,37 @@ def verify_token(token: object, settings: Settings | None = None) -> str:
     if not isinstance(subject, str) or not subject:
         raise TokenError("invalid")
     return subject
+
+
+@dataclass(frozen=True)
+class Staff:
+    partner_id: str
+    name: str
+
+
+def issue_staff_token(partner_id: str, name: str, settings: Settings | None = None,
+                      ttl: timedelta | None = None) -> str:
+    """A token for partner staff (Teams/Slack will obtain one after their own sign-in)."""
+    settings = settings or load_settings()
+    now = datetime.now(timezone.utc)
+    ttl = ttl if ttl is not None else timedelta(minutes=settings.token_ttl_minutes)
+    claims = {"sub": f"staff:{name}", "partner": partner_id, "name": name, "aud": STAFF_AUDIENCE,
+              "iss": ISSUER, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, settings.token_secret, algorithm=ALGORITHM)
+
+
+def verify_staff_token(token: object, settings: Settings | None = None) -> Staff:
+    if not token or not isinstance(token, str):
+        raise TokenError("missing")
+    settings = settings or load_settings()
+    try:
+        claims = jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                            audience=STAFF_AUDIENCE, options={"require": ["exp", "sub", "iss", "aud"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise TokenError("invalid") from exc
+    partner, name = claims.get("partner"), claims.get("name")
+    if not isinstance(partner, str) or not partner or not isinstance(name, str) or not name:
+        raise TokenError("invalid")
+    return Staff(partner, name)

@@ -20,6 +20,8 @@ What it does:
      "couldn't find it"); failures are counted as errors.
   4. Prints latency percentiles and throughput per kind and mode, the data-set size and the machine.
 
+The servers get BOT_TODAY=2026-11-25 (unless BOT_TODAY is set), like the test command, and a
+token secret shared with this process (BOT_TOKEN_SECRET if set, else a random one per run).
 Every request goes to 127.0.0.1; every loop is bounded in count and time.
 """
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Invoices, balances, payments and bill changes for one verified customer."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -124,3 +125,23 @@ def compare_with_previous(session: Session, customer_id: str, invoice: InvoiceVi
 def partner_name(session: Session, customer_id: str) -> str:
     customer = session.get(Customer, customer_id)
     return customer.partner.name if customer else "your provider"
+
+
+def partner_customers(session: Session, partner_id: str) -> list[tuple[str, str]]:
+    """(id, name) of the partner's customers."""
+    return [(c.id, c.name) for c in session.scalars(
+        select(Customer).where(Customer.partner_id == partner_id).order_by(Customer.name))]
+
+
+def customer_named_in(session: Session, partner_id: str, text: str) -> tuple[str, str] | None:
+    """The partner's customer that a message names, by id or by a distinctive word of its name."""
+    lowered = text.lower()
+    said = set(re.findall(r"[a-z0-9-]+", lowered))
+    for customer_id, name in partner_customers(session, partner_id):
+        words = [w for w in re.findall(r"[a-z0-9-]+", name.lower()) if len(w) > 3 and w not in _COMMON_NAME_WORDS]
+        if customer_id.lower() in said or name.lower() in lowered or any(w in said for w in words):
+            return customer_id, name
+    return None
+
+
+_COMMON_NAME_WORDS = {"ltd", "inc", "limited", "company", "group", "traders", "toys", "cloud", "partners"}

@@ -1,0 +1,120 @@
+"""Partner staff (from Teams or Slack, with a staff token) report a customer's problem to 21Vianet.
+
+"Report this problem to 21Vianet on behalf of Fabrikam": which customer (only the partner's own),
+what the problem is, a summary and a confirmation, then the same durable escalation as a
+customer's dispute, filed by the staff member.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.billing.invoices import customer_named_in, partner_customers
+from bot.config import load_settings
+from bot.db import session_scope
+from bot.escalation import records
+from bot.identity import Staff, TokenError, verify_staff_token
+
+logger = logging.getLogger(__name__)
+STAFF_TOKEN_METADATA_KEY = "partner_token"
+PARTNER_SLOTS = ("partner_customer", "partner_problem", "partner_confirmed")
+
+
+def identify_staff(tracker: Tracker) -> Staff | None:
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    try:
+        return verify_staff_token(metadata.get(STAFF_TOKEN_METADATA_KEY) if isinstance(metadata, dict) else None)
+    except TokenError:
+        return None
+
+
+def _latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+class ValidatePartnerEscalationForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_partner_escalation_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        staff = identify_staff(tracker)
+        if staff is None:
+            dispatcher.utter_message(response="utter_staff_only")
+            return [SlotSet(REQUESTED_SLOT, None)]
+        events: list[dict[str, Any]] = []
+        text = (tracker.latest_message.get("text") or "").strip()
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        try:
+            with session_scope(load_settings().database_url) as session:
+                if not tracker.get_slot("partner_customer"):
+                    named = customer_named_in(session, staff.partner_id, text)
+                    if named:
+                        events.append(SlotSet("partner_customer", named[0]))
+                    elif requested == "partner_customer" and _latest_intent(tracker) != "cancel":
+                        names = ", ".join(f"{name} ({cid})" for cid, name in partner_customers(session, staff.partner_id))
+                        dispatcher.utter_message(text=f"I can't find that customer among yours: {names}.")
+        except SQLAlchemyError:
+            logger.exception("billing database error in %s", self.name())
+            dispatcher.utter_message(response="utter_billing_unavailable")
+            return [SlotSet(REQUESTED_SLOT, None)]
+        # The problem is the staff member's own words, whatever they sound like; only "cancel" is not one.
+        if requested == "partner_problem" and text and _latest_intent(tracker) != "cancel":
+            events.append(SlotSet("partner_problem", text[:1000]))
+        return events
+
+
+class ActionAskPartnerConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_partner_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            text=f"I'll report this to 21Vianet on behalf of {tracker.get_slot('partner_customer')}:\n"
+                 f"\"{tracker.get_slot('partner_problem')}\"\nShall I file it?",
+            buttons=[{"title": "Yes, file it", "payload": "/affirm"}, {"title": "No, don't", "payload": "/deny"}])
+        return []
+
+
+class ActionSubmitPartnerEscalation(Action):
+    def name(self) -> str:
+        return "action_submit_partner_escalation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        reset = [SlotSet(slot, None) for slot in PARTNER_SLOTS]
+        staff = identify_staff(tracker)
+        customer_id, problem = tracker.get_slot("partner_customer"), tracker.get_slot("partner_problem")
+        if staff is None or not customer_id or not problem:
+            return reset
+        if tracker.get_slot("partner_confirmed") is not True:
+            dispatcher.utter_message(response="utter_nothing_filed")
+            return reset
+        try:
+            with session_scope(load_settings().database_url) as session:
+                if customer_id not in {cid for cid, _ in partner_customers(session, staff.partner_id)}:
+                    return reset  # never file for another partner's customer
+                summary = f"Reported by {staff.name}: {problem}"[:200]
+                escalation = records.file_escalation(
+                    session, customer_id=customer_id, kind="partner_report", route="vianet", summary=summary,
+                    description=f"{staff.name} of partner {staff.partner_id} reports on behalf of customer "
+                                f"{customer_id}: {problem}",
+                    filed_by=f"partner:{staff.name}", conversation_id=tracker.sender_id,
+                    dedup_key=records.dedup_key_for(customer_id, "partner_report", None, problem))
+        except SQLAlchemyError:
+            logger.exception("could not file the partner escalation")
+            dispatcher.utter_message(response="utter_billing_unavailable")
+            return reset
+        if escalation.created:
+            dispatcher.utter_message(text=f"Filed as {escalation.reference} for {customer_id}. It goes to 21Vianet "
+                                          "shortly; I'll post here when it is resolved, so you can close the loop "
+                                          "with the customer.")
+        else:
+            dispatcher.utter_message(text=f"That was already reported as {escalation.reference}; it is "
+                                          f"{escalation.state_in_plain_words}.")
+        return reset
