@@ -16,7 +16,7 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.billing.invoices import customer_named_in, partner_customers
+from bot.billing.invoices import customer_name, customer_named_in, partner_customers
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.escalation import records
@@ -75,8 +75,14 @@ class ActionAskPartnerConfirmed(Action):
         return "action_ask_partner_confirmed"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        customer_id = tracker.get_slot("partner_customer")
+        try:
+            with session_scope(load_settings().database_url) as session:
+                name = customer_name(session, customer_id)
+        except SQLAlchemyError:
+            name = None
         dispatcher.utter_message(
-            text=f"I'll report this to 21Vianet on behalf of {tracker.get_slot('partner_customer')}:\n"
+            text=f"I'll report this to 21Vianet on behalf of {name + ' (' + customer_id + ')' if name else customer_id}:\n"
                  f"\"{tracker.get_slot('partner_problem')}\"\nShall I file it?",
             buttons=[{"title": "Yes, file it", "payload": "/affirm"}, {"title": "No, don't", "payload": "/deny"}])
         return []
@@ -99,6 +105,8 @@ class ActionSubmitPartnerEscalation(Action):
             with session_scope(load_settings().database_url) as session:
                 if customer_id not in {cid for cid, _ in partner_customers(session, staff.partner_id)}:
                     return reset  # never file for another partner's customer
+                name = customer_name(session, customer_id)
+                who = f"{name} ({customer_id})" if name else customer_id
                 summary = f"Reported by {staff.name}: {problem}"[:200]
                 escalation = records.file_escalation(
                     session, customer_id=customer_id, kind="partner_report", route="vianet", summary=summary,
@@ -111,7 +119,7 @@ class ActionSubmitPartnerEscalation(Action):
             dispatcher.utter_message(response="utter_billing_unavailable")
             return reset
         if escalation.created:
-            dispatcher.utter_message(text=f"Filed as {escalation.reference} for {customer_id}. It goes to 21Vianet "
+            dispatcher.utter_message(text=f"Filed as {escalation.reference} for {who}. It goes to 21Vianet "
                                           "shortly; I'll post here when it is resolved, so you can close the loop "
                                           "with the customer.")
         else:

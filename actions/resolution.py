@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import Context, CustomerAction
+from actions.partner import identify_staff
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.escalation import records
@@ -36,6 +37,7 @@ class ActionAnnounceResolution(Action):
                     return [SlotSet("resolution_reference", None)]
                 if notice.delivered_at is None:
                     records.mark_delivered(session, notice.id)
+                note = records.latest_upstream_note(session, notice.escalation_id)
         except SQLAlchemyError:
             logger.exception("could not announce the resolution of %s", reference)
             return [SlotSet("resolution_reference", None)]
@@ -43,13 +45,25 @@ class ActionAnnounceResolution(Action):
         kind = KIND_NAMES.get(params.get("kind"), "request")
         who = "21Vianet" if params.get("resolved_by") == "vianet" else "your provider's billing team"
         about = f" about invoice {params['invoice_number']}" if params.get("invoice_number") else ""
-        dispatcher.utter_message(text=f"News on your {kind} {notice.reference}{about}: {who} has resolved it.")
+        text = f"News on your {kind} {notice.reference}{about}: {who} has resolved it."
+        if note:
+            text += f" Their note: \"{note}\""
+        if params.get("kind") == "partner_report":
+            # Staff reported it for a customer: they close the loop with the customer themselves.
+            dispatcher.utter_message(text=text + " Please let the customer know.")
+            return [SlotSet("resolution_solved", True)]
+        dispatcher.utter_message(text=text)
         return []
 
 
 class ActionRecordResolutionAnswer(CustomerAction):
     def name(self) -> str:
         return "action_record_resolution_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        if identify_staff(tracker) is not None:  # staff were told to let the customer know; nothing to record
+            return [SlotSet("resolution_reference", None), SlotSet("resolution_solved", None)]
+        return await super().run(dispatcher, tracker, domain)
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         reference = ctx.tracker.get_slot("resolution_reference")

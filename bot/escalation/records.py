@@ -686,3 +686,17 @@ def notification_in_conversation(
         stmt = stmt.where(CustomerNotification.customer_id == customer_id)
     found = session.execute(stmt).first()
     return NotificationView.of(found[0], found[1]) if found else None
+
+
+def latest_upstream_note(session: Session, escalation_id: int) -> str | None:
+    """The newest note 21Vianet added to the ticket (their resolution, usually), without its author."""
+    detail = session.scalar(
+        select(EscalationEvent.detail)
+        .where(EscalationEvent.escalation_id == escalation_id, EscalationEvent.kind == "upstream_note")
+        .order_by(EscalationEvent.id.desc())
+        .limit(1)
+    )
+    if not detail:
+        return None
+    _, _, text = detail.partition(": ")
+    return text.strip() or None

@@ -50,6 +50,7 @@ def test_tailspin_dispute_is_escalated_closed_and_announced(stack, chat):
         return [e["text"] for e in events if e.get("event") == "bot" and (e.get("text") or "").startswith("News on")]
 
     (news,) = wait_for(announced)
-    assert news == f"News on your dispute {reference} about invoice G000400001: 21Vianet has resolved it."
+    assert news == (f"News on your dispute {reference} about invoice G000400001: 21Vianet has resolved it. "
+                    "Their note: \"Reserved instance purchase reversed.\"")
     assert "Glad to hear it" in text_of(chat("yes", token=token))
     assert requests.get(f"{vianet}/_admin/stats", timeout=5).json()["created"] == 1  # never filed twice
