@@ -36,6 +36,7 @@ class Settings:
     rasa_url: str
     rasa_api_token: str | None  # Rasa's HTTP API, used to push news into conversations
     shell_customer: str | None  # development only: the customer `rasa shell` speaks as
+    local_vianet: bool  # without VIANET_API_URL, run the local 21Vianet stand-in as the upstream
 
     def today(self) -> date:
         """The business date. BOT_TODAY pins it for demos and tests that need a fixed clock."""
@@ -78,6 +79,7 @@ def load_settings() -> Settings:
         rasa_url=env.get("RASA_URL", "http://localhost:5005"),
         rasa_api_token=env.get("RASA_API_TOKEN") or None,
         shell_customer=env.get("BOT_SHELL_CUSTOMER") or None,
+        local_vianet=env.get("BOT_LOCAL_VIANET", "true").lower() not in ("false", "0", "no"),
     )
 
 

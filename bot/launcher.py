@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from bot.config import REPO_ROOT, VAR_DIR
+from bot.config import REPO_ROOT, VAR_DIR, load_settings
 
 logger = logging.getLogger(__name__)
 BIN = Path(sys.executable).parent
@@ -96,8 +96,9 @@ class Stack:
     def __post_init__(self) -> None:
         rasa, python = str(BIN / "rasa"), str(BIN / "python")
         upstream = self.env["VIANET_API_URL"] if "VIANET_API_URL" in self.env else os.environ.get("VIANET_API_URL", "")
-        # Without a real 21Vianet API configured, the local stand-in is the demo upstream.
-        self.local_vianet = not upstream
+        # Without a real 21Vianet API configured, the local stand-in is the demo upstream, unless
+        # BOT_LOCAL_VIANET=false: then escalations go to the partner-staff queue.
+        self.local_vianet = not upstream and load_settings().local_vianet
         if self.local_vianet:
             token = self.env.get("VIANET_API_TOKEN") or os.environ.get("VIANET_API_TOKEN") or secrets.token_hex(16)
             self.env = {**self.env, "VIANET_API_URL": f"http://127.0.0.1:{self.vianet_port}", "VIANET_API_TOKEN": token}
@@ -194,7 +195,8 @@ def main() -> int:
         vianet_help = (f"Escalations go to the local 21Vianet API at {stack.env['VIANET_API_URL']} (a stand-in for the "
                        "real one). Close a ticket there with:\n  .venv/bin/python -m devservers.vianet close <id> "
                        f"--url {stack.env['VIANET_API_URL']}\nPartner-staff queue: .venv/bin/python -m bot.escalation queue"
-                       if stack.local_vianet else f"Escalations go to {stack.env.get('VIANET_API_URL')}.")
+                       if stack.local_vianet else
+                       f"Escalations go to {stack.env.get('VIANET_API_URL') or 'the partner-staff queue (no 21Vianet API)'}.")
         print(f"""
 The billing assistant is ready. Logs: {stack.log_dir}
 
