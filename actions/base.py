@@ -10,16 +10,18 @@ from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.customer import identify
+from actions.render import Renderer
 from bot.billing.invoices import customer_name
 from bot.config import Settings, load_settings
 from bot.db import session_scope
+from bot.escalation import records
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +68,8 @@ class CustomerAction(Action, ABC):
                     logger.warning("token for unknown customer %s", customer_id)
                     dispatcher.utter_message(response="utter_sign_in_required")
                     return []
-                return self.answer(dispatcher, Context(session, customer_id, tracker, settings))
+                events = self.answer(dispatcher, Context(session, customer_id, tracker, settings))
+                return events + self._news(dispatcher, session, customer_id, tracker, settings)
         except SQLAlchemyError:
             logger.exception("billing database error in %s", self.name())
             dispatcher.utter_message(response="utter_billing_unavailable")
@@ -75,6 +78,22 @@ class CustomerAction(Action, ABC):
     @abstractmethod
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         """Send the answer; return the events (slot sets) it implies."""
+
+    @staticmethod
+    def _news(dispatcher: CollectingDispatcher, session: Session, customer_id: str, tracker: Tracker,
+              settings: Settings) -> list[dict[str, Any]]:
+        """A resolution not yet seen in this conversation (the channel could not push it): shown
+        after the answer, then "is it solved?". Never in the middle of a form."""
+        if tracker.active_loop.get("name"):
+            return []
+        pending = records.pending_notifications(session, customer_id, conversation_id=tracker.sender_id)
+        notice = next((n for n in pending if n.params.get("kind") != "partner_report"), None)
+        if notice is None:
+            return []
+        note = records.latest_upstream_note(session, notice.escalation_id)
+        dispatcher.utter_message(text=Renderer(settings).resolution_news(notice, note))
+        records.mark_shown(session, customer_id, notice.id)
+        return [SlotSet("resolution_reference", notice.reference), FollowupAction("resolution_form")]
 
 
 _form_context: ContextVar[Context] = ContextVar("billing_form_context")
@@ -99,9 +118,11 @@ class CustomerFormValidation(FormValidationAction, ABC):
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         settings = load_settings()
         caller = identify(tracker, settings)
+        # Ending the form, nothing is kept: a later form must not inherit these answers.
+        end_form = [SlotSet(REQUESTED_SLOT, None), *(SlotSet(slot, None) for slot in self.domain_slots(domain))]
         if not caller.verified:
             dispatcher.utter_message(response=caller.problem)
-            return [SlotSet(REQUESTED_SLOT, None)]  # ends the form; nothing is kept
+            return end_form
         try:
             with session_scope(settings.database_url) as session:
                 token = _form_context.set(Context(session, caller.customer_id, tracker, settings))
@@ -112,4 +133,4 @@ class CustomerFormValidation(FormValidationAction, ABC):
         except SQLAlchemyError:
             logger.exception("billing database error in %s", self.name())
             dispatcher.utter_message(response="utter_billing_unavailable")
-            return [SlotSet(REQUESTED_SLOT, None)]
+            return end_form

@@ -359,6 +359,12 @@ class ActionResetClaim(Action):
 
 # ----- status ---------------------------------------------------------------------------------
 
+def describe_for_customer(escalation: records.EscalationView) -> str:
+    """What the customer filed, in their words; a report by partner staff without the staff's."""
+    if escalation.kind == "partner_report":
+        return "a problem your provider reported to 21Vianet for you"
+    return escalation.summary
+
 class ActionShowTickets(CustomerAction):
     def name(self) -> str:
         return "action_show_tickets"
@@ -368,6 +374,6 @@ class ActionShowTickets(CustomerAction):
         if not mine:
             dispatcher.utter_message(response="utter_no_tickets")
             return []
-        lines = [f"- {e.reference}: {e.summary}. Status: {e.state_in_plain_words}." for e in mine]
+        lines = [f"- {e.reference}: {describe_for_customer(e)}. Status: {e.state_in_plain_words}." for e in mine]
         dispatcher.utter_message(text="Your disputes and requests:\n" + "\n".join(lines))
         return []

@@ -75,12 +75,17 @@ class ActionAskPartnerConfirmed(Action):
         return "action_ask_partner_confirmed"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        staff = identify_staff(tracker)
+        if staff is None:
+            dispatcher.utter_message(response="utter_staff_only")
+            return [SlotSet(REQUESTED_SLOT, None), *(SlotSet(slot, None) for slot in PARTNER_SLOTS)]
         customer_id = tracker.get_slot("partner_customer")
         try:
             with session_scope(load_settings().database_url) as session:
-                name = customer_name(session, customer_id)
+                mine = dict(partner_customers(session, staff.partner_id))
         except SQLAlchemyError:
-            name = None
+            mine = {}
+        name = mine.get(customer_id)
         dispatcher.utter_message(
             text=f"I'll report this to 21Vianet on behalf of {name + ' (' + customer_id + ')' if name else customer_id}:\n"
                  f"\"{tracker.get_slot('partner_problem')}\"\nShall I file it?",

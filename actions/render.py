@@ -8,10 +8,15 @@ from bot.billing.invoices import Balance, BillChange
 from bot.billing.policy import CustomerPolicy, Suspension
 from bot.billing.charges import explain_charge
 from bot.billing.views import InvoiceView
+from bot.escalation.wording import KIND_NAMES
 from bot.config import Settings
 from bot.formatting import day, money, month
 
 METHOD_NAMES = {"bank_transfer": "bank transfer", "card": "card", "alipay": "Alipay", "wechat_pay": "WeChat Pay"}
+
+
+def business_days(count: int) -> str:
+    return "one business day" if count == 1 else f"{count} business days"
 
 
 class Renderer:
@@ -54,7 +59,8 @@ class Renderer:
         if not inv.payments:
             return f"It hasn't been paid yet and {self.is_due(inv)}."
         if inv.overpaid:
-            return (f"It was paid twice: we received {self.payments(inv)}. That is "
+            twice = len(inv.payments) == 2 and all(p.amount == inv.total for p in inv.payments)
+            return (f"It was {'paid twice' if twice else 'overpaid'}: we received {self.payments(inv)}. That is "
                     f"{self.money(inv.overpaid, inv.currency)} more than the invoice; the extra is a credit on "
                     "your account, and you can ask for a refund.")
         if inv.is_paid:
@@ -112,9 +118,12 @@ class Renderer:
         amount = f"{self.money(abs(delta), inv.currency)} " if delta else ""
         text = (f"Your {self.month(inv.period)} invoice {inv.number} is {self.money(inv.total, inv.currency)}, "
                 f"{amount}{head} ({self.money(prev.total, prev.currency)}).")
+        year, mon = (int(x) for x in inv.period.split("-"))
+        just_before = f"{year - (mon == 1):04d}-{12 if mon == 1 else mon - 1:02d}" == prev.period
+        new = "new this month" if just_before else f"new since {self.month(prev.period)}"
         for c in change.changes:
             if c.previous is None:
-                text += f"\n- {c.description} is new this month: {self.money(c.current, inv.currency)}."
+                text += f"\n- {c.description} is {new}: {self.money(c.current, inv.currency)}."
             elif c.current is None:
                 text += f"\n- {c.description} ({self.money(c.previous, inv.currency)} last time) is gone."
             else:
@@ -154,19 +163,17 @@ class Renderer:
             items = ", ".join(f"{inv.number} {self.money(inv.outstanding, inv.currency)}" for inv in s.overdue)
             text += (f" To restore it, pay the overdue balance of {self.money(s.amount_to_restore, s.currency)} "
                      f"({items}).")
-        days = s.reactivation_business_days
-        text += f" Service is restored within {'one business day' if days == 1 else f'{days} business days'} after the payment is received."
+        text += f" Service is restored within {business_days(s.reactivation_business_days)} after the payment is received."
         return text
 
     def policy(self, pol: CustomerPolicy, suspended: bool) -> str:
         t = pol.terms
-        fee = f"a late fee of {self.money(t.late_fee, 'CNY')}" if t.late_fee else "no late fee"
-        days = t.reactivation_business_days
+        currency = pol.schedules[0].invoice.currency if pol.schedules else "CNY"
+        fee = f"a late fee of {self.money(t.late_fee, currency)}" if t.late_fee else "no late fee"
         text = (f"The payment policy of {t.partner_name}: a reminder {t.reminder_days_before_due} days before an invoice is due, "
                 f"and another {t.reminder_days_after_due} days after the due date if it is still unpaid. There is {fee}. "
                 f"If an invoice stays unpaid {t.suspend_after_days_overdue} days after its due date, the subscription is "
-                f"suspended; it is reactivated within {'one business day' if days == 1 else f'{days} business days'} "
-                "of payment.")
+                f"suspended; it is reactivated within {business_days(t.reactivation_business_days)} of payment.")
         if suspended:
             return text + "\nYour subscription is suspended at the moment; ask me how to restore it."
         for s in pol.schedules:
@@ -179,4 +186,16 @@ class Renderer:
                      f"{self.due(s.invoice)}): {reminder_text}{impact}.")
         if not pol.schedules:
             text += "\nAll your invoices are paid, so none of this applies to you right now."
+        return text
+
+    def resolution_news(self, notice, note: str | None) -> str:
+        """"News on your dispute ESC-...: 21Vianet has resolved it." with 21Vianet's own note."""
+        params = notice.params
+        kind = KIND_NAMES.get(params.get("kind"), "request")
+        by_vianet = params.get("resolved_by") == "vianet"
+        who = "21Vianet" if by_vianet else "your provider's billing team"
+        about = f" about invoice {params['invoice_number']}" if params.get("invoice_number") else ""
+        text = f"News on your {kind} {notice.reference}{about}: {who} has resolved it."
+        if note and by_vianet:
+            text += f" Their note: \"{note}\""
         return text

@@ -12,46 +12,46 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import Context, CustomerAction
-from actions.partner import identify_staff
+from actions.render import Renderer
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.escalation import records
-from bot.escalation.wording import KIND_NAMES
+from bot.identity import verify_push_token
 
 logger = logging.getLogger(__name__)
 
 
 class ActionAnnounceResolution(Action):
-    """Run by the worker's push (EXTERNAL_escalation_resolved), so there is no customer token:
-    only a notice bound to this very conversation is announced."""
+    """Run by the worker's push (EXTERNAL_escalation_resolved) into a channel that can receive it.
+    There is no customer token then; a signed push token proves the notice is ours and is for
+    this very conversation, so typing the external intent into a chat announces nothing."""
 
     def name(self) -> str:
         return "action_announce_resolution"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        reference = tracker.get_slot("resolution_reference")
+        reference = tracker.get_slot("resolution_reference") or ""
+        # A pre-answered question ends the form at once, without asking anything.
+        nothing = [SlotSet("resolution_reference", None), SlotSet("resolution_solved", True)]
+        settings = load_settings()
+        if not verify_push_token(next(tracker.get_latest_entity_values("push_token"), None), tracker.sender_id,
+                                 reference, settings):
+            logger.warning("ignored a resolution notice without a valid push token in %s", tracker.sender_id)
+            return nothing
         try:
-            with session_scope(load_settings().database_url) as session:
-                notice = records.notification_in_conversation(session, tracker.sender_id, reference or "")
-                if notice is None:
-                    return [SlotSet("resolution_reference", None)]
-                if notice.delivered_at is None:
-                    records.mark_delivered(session, notice.id)
-                note = records.latest_upstream_note(session, notice.escalation_id)
+            with session_scope(settings.database_url) as session:
+                notice = records.notification_in_conversation(session, tracker.sender_id, reference)
+                note = records.latest_upstream_note(session, notice.escalation_id) if notice else None
         except SQLAlchemyError:
             logger.exception("could not announce the resolution of %s", reference)
-            return [SlotSet("resolution_reference", None)]
-        params = notice.params
-        kind = KIND_NAMES.get(params.get("kind"), "request")
-        who = "21Vianet" if params.get("resolved_by") == "vianet" else "your provider's billing team"
-        about = f" about invoice {params['invoice_number']}" if params.get("invoice_number") else ""
-        text = f"News on your {kind} {notice.reference}{about}: {who} has resolved it."
-        if note:
-            text += f" Their note: \"{note}\""
-        if params.get("kind") == "partner_report":
+            return nothing
+        if notice is None:
+            return nothing
+        text = Renderer(settings).resolution_news(notice, note)
+        if notice.params.get("kind") == "partner_report":
             # Staff reported it for a customer: they close the loop with the customer themselves.
             dispatcher.utter_message(text=text + " Please let the customer know.")
-            return [SlotSet("resolution_solved", True)]
+            return nothing
         dispatcher.utter_message(text=text)
         return []
 
@@ -61,7 +61,8 @@ class ActionRecordResolutionAnswer(CustomerAction):
         return "action_record_resolution_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        if identify_staff(tracker) is not None:  # staff were told to let the customer know; nothing to record
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "EXTERNAL_escalation_resolved":  # nothing was asked (staff, or an ignored notice)
             return [SlotSet("resolution_reference", None), SlotSet("resolution_solved", None)]
         return await super().run(dispatcher, tracker, domain)
 

@@ -15,9 +15,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = REPO_ROOT / "var"
 SPACY_PIPELINE_DIR = REPO_ROOT / "bot" / "nlp" / "pipeline"
 
-# Only for local development: a fixed secret would let anyone mint tokens, so production
-# (BOT_ENV=production) refuses to start without BOT_TOKEN_SECRET.
+# Only for local development: a fixed secret would let anyone mint tokens, so any environment
+# other than development or test refuses to start without BOT_TOKEN_SECRET.
 _DEV_TOKEN_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+DEV_ENVIRONMENTS = ("development", "test")
 
 
 class ConfigError(RuntimeError):
@@ -52,8 +53,8 @@ def load_settings() -> Settings:
     environment = env.get("BOT_ENV", "development")
     secret = env.get("BOT_TOKEN_SECRET", "")
     if not secret:
-        if environment == "production":
-            raise ConfigError("BOT_TOKEN_SECRET must be set when BOT_ENV=production")
+        if environment not in DEV_ENVIRONMENTS:
+            raise ConfigError(f"BOT_TOKEN_SECRET must be set when BOT_ENV={environment}")
         secret = _DEV_TOKEN_SECRET
     if len(secret) < 32:
         raise ConfigError("BOT_TOKEN_SECRET must be at least 32 characters")

@@ -15,9 +15,11 @@ from bot.config import Settings, load_settings
 
 ALGORITHM = "HS256"
 ISSUER = "billing-help-desk"
-# Partner-staff tokens carry this audience; customer tokens carry none, so neither kind can be
-# used as the other (PyJWT rejects an unexpected or a missing audience).
+# Each kind of token has its own audience, required on verification, so neither can be used
+# as the other.
+CUSTOMER_AUDIENCE = "customer"
 STAFF_AUDIENCE = "partner-staff"
+PUSH_AUDIENCE = "escalation-push"
 
 
 class TokenError(Exception):
@@ -33,7 +35,7 @@ def issue_token(customer_id: str, settings: Settings | None = None, ttl: timedel
     settings = settings or load_settings()
     now = now or datetime.now(timezone.utc)
     ttl = ttl if ttl is not None else timedelta(minutes=settings.token_ttl_minutes)
-    claims = {"sub": customer_id, "iss": ISSUER, "iat": now, "exp": now + ttl}
+    claims = {"sub": customer_id, "aud": CUSTOMER_AUDIENCE, "iss": ISSUER, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, settings.token_secret, algorithm=ALGORITHM)
 
 
@@ -44,7 +46,7 @@ def verify_token(token: object, settings: Settings | None = None) -> str:
     settings = settings or load_settings()
     try:
         claims = jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["exp", "sub", "iss"]})
+                            audience=CUSTOMER_AUDIENCE, options={"require": ["exp", "sub", "iss", "aud"]})
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("expired") from exc
     except jwt.InvalidTokenError as exc:
@@ -87,3 +89,25 @@ def verify_staff_token(token: object, settings: Settings | None = None) -> Staff
     if not isinstance(partner, str) or not partner or not isinstance(name, str) or not name:
         raise TokenError("invalid")
     return Staff(partner, name)
+
+
+def issue_push_token(conversation_id: str, reference: str, settings: Settings | None = None) -> str:
+    """Proves that a resolution notice pushed into a conversation comes from our worker, not from
+    someone typing the external intent into the chat."""
+    settings = settings or load_settings()
+    now = datetime.now(timezone.utc)
+    claims = {"sub": conversation_id, "ref": reference, "aud": PUSH_AUDIENCE, "iss": ISSUER, "iat": now,
+              "exp": now + timedelta(minutes=10)}
+    return jwt.encode(claims, settings.token_secret, algorithm=ALGORITHM)
+
+
+def verify_push_token(token: object, conversation_id: str, reference: str, settings: Settings | None = None) -> bool:
+    if not token or not isinstance(token, str):
+        return False
+    settings = settings or load_settings()
+    try:
+        claims = jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                            audience=PUSH_AUDIENCE, options={"require": ["exp", "sub", "iss", "aud"]})
+    except jwt.InvalidTokenError:
+        return False
+    return claims.get("sub") == conversation_id and claims.get("ref") == reference

@@ -31,6 +31,8 @@ def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",  # billing conversations never leave the machine
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+        # The action server trusts the trackers it is sent: only the local Rasa server may reach it.
+        "SANIC_HOST": "127.0.0.1",
     })
     env.update(extra or {})
     return env

@@ -21,12 +21,12 @@ def test_expired_token(db_url):
 
 
 @pytest.mark.parametrize("forge", [
-    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "exp": 9999999999}, "another-secret-of-enough-length-000000",
+    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "aud": "customer", "exp": 9999999999}, "another-secret-of-enough-length-000000",
                          algorithm="HS256"),
-    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "exp": 9999999999}, s.token_secret, algorithm="HS512"),
-    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "exp": 9999999999}, None, algorithm="none"),
-    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER}, s.token_secret, algorithm="HS256"),  # no expiry
-    lambda s: jwt.encode({"sub": "C-1001", "iss": "someone-else", "exp": 9999999999}, s.token_secret, algorithm="HS256"),
+    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "aud": "customer", "exp": 9999999999}, s.token_secret, algorithm="HS512"),
+    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "aud": "customer", "exp": 9999999999}, None, algorithm="none"),
+    lambda s: jwt.encode({"sub": "C-1001", "iss": ISSUER, "aud": "customer"}, s.token_secret, algorithm="HS256"),  # no expiry
+    lambda s: jwt.encode({"sub": "C-1001", "iss": "someone-else", "aud": "customer", "exp": 9999999999}, s.token_secret, algorithm="HS256"),
     lambda s: "not.a.token",
 ])
 def test_forged_or_incomplete_tokens_are_invalid(db_url, forge):
@@ -42,10 +42,19 @@ def test_missing_token(db_url, missing):
     assert err.value.reason == "missing"
 
 
-def test_production_needs_a_secret(monkeypatch):
+def test_staff_and_customer_tokens_are_not_interchangeable(db_url):
+    from bot.identity import issue_staff_token, verify_staff_token
+    with pytest.raises(TokenError):
+        verify_token(issue_staff_token("P-01", "Mei Chen"))
+    with pytest.raises(TokenError):
+        verify_staff_token(issue_token("C-1001"))
+
+
+@pytest.mark.parametrize("environment", ["production", "staging", "prod"])
+def test_only_development_may_use_the_built_in_secret(monkeypatch, environment):
     from bot.config import ConfigError
 
-    monkeypatch.setenv("BOT_ENV", "production")
+    monkeypatch.setenv("BOT_ENV", environment)
     monkeypatch.delenv("BOT_TOKEN_SECRET", raising=False)
     with pytest.raises(ConfigError):
         load_settings()

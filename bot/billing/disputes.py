@@ -68,9 +68,10 @@ def assess_dispute(session: Session, customer_id: str, invoice_number: str, char
         # Whatever they dispute on an invoice paid twice, the money to return is the overpayment.
         return Assessment(PARTNER_REFUND, invoice, amount=invoice.overpaid)
     if charge == ALREADY_PAID:
-        if invoice.payments:
+        if invoice.is_paid:
             return Assessment(SETTLED_PAID, invoice)
-        return Assessment(PARTNER_CORRECTION, invoice, amount=invoice.total)
+        # No payment, or only part of it, on record: the partner matches the customer's payment.
+        return Assessment(PARTNER_CORRECTION, invoice, amount=invoice.outstanding)
     if charge == CHARGED_TWICE:
         twice = duplicate_lines(invoice)
         if twice:
@@ -88,4 +89,4 @@ def assess_refund(session: Session, customer_id: str, invoice_number: str) -> As
         return None
     if invoice.overpaid:
         return Assessment(PARTNER_REFUND, invoice, amount=invoice.overpaid)
-    return Assessment(SETTLED_PAID if invoice.payments else SETTLED_LINES, invoice)
+    return Assessment(SETTLED_PAID if invoice.is_paid else SETTLED_LINES, invoice)

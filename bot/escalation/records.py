@@ -689,14 +689,21 @@ def notification_in_conversation(
 
 
 def latest_upstream_note(session: Session, escalation_id: int) -> str | None:
-    """The newest note 21Vianet added to the ticket (their resolution, usually), without its author."""
-    detail = session.scalar(
+    """The newest note 21Vianet itself added to the ticket (their resolution, usually).
+
+    The ticket also carries the notes we sent (partner staff, the customer's reopen note): those
+    come back through the poller too and are never presented as 21Vianet's words.
+    """
+    ours = [" ".join(t.split()) for t in session.scalars(
+        select(EscalationNote.text).where(EscalationNote.escalation_id == escalation_id))]
+    details = session.scalars(
         select(EscalationEvent.detail)
         .where(EscalationEvent.escalation_id == escalation_id, EscalationEvent.kind == "upstream_note")
         .order_by(EscalationEvent.id.desc())
-        .limit(1)
     )
-    if not detail:
-        return None
-    _, _, text = detail.partition(": ")
-    return text.strip() or None
+    for detail in details:
+        _, _, text = (detail or "").partition(": ")
+        text = " ".join(text.split())
+        if text and not any(text == mine or mine.startswith(text) for mine in ours):
+            return text
+    return None

@@ -44,32 +44,41 @@ class RasaApiClient:
             raise RasaApiError("Rasa server answered with a non-JSON body") from exc
         return body.get("messages") or [] if isinstance(body, dict) else []
 
-    def tracker_events(self, conversation_id: str) -> list[dict]:
+    def latest_input_channel(self, conversation_id: str) -> str:
+        """The channel the customer last wrote from ("" for a conversation that doesn't exist)."""
         url = f"{self.base_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker"
         try:
-            response = requests.get(url, params={"token": self.token}, timeout=self.timeout)
+            response = requests.get(url, params={"token": self.token, "include_events": "NONE"}, timeout=self.timeout)
             response.raise_for_status()
-            return response.json().get("events") or []
-        except (requests.RequestException, ValueError) as exc:
+            return response.json().get("latest_input_channel") or ""
+        except (requests.RequestException, ValueError, AttributeError) as exc:
             raise RasaApiError(f"could not read the conversation: {type(exc).__name__}") from exc
 
 
 RESOLVED_INTENT = "EXTERNAL_escalation_resolved"
+# Channels that answer a request and cannot push a message later: news for a conversation on
+# one of these is shown on the customer's next signed-in turn instead (actions.base).
+REQUEST_RESPONSE_CHANNELS = {"rest", "cmdline", ""}
 
 
 def push_resolution(notification) -> bool:
     """The escalation worker's notify hook (ESCALATION_NOTIFY_HOOK): tell the conversation the
-    escalation came from that it is resolved. False leaves the notification pending, so it is
-    tried again and otherwise shown when the customer next asks about their tickets."""
+    escalation came from that it is resolved. False leaves the notification pending: it is
+    tried again, and in any case shown on the customer's next turn in that conversation."""
     from bot.config import load_settings
+    from bot.identity import issue_push_token
 
     settings = load_settings()
     if not notification.conversation_id or not settings.rasa_api_token:
         return False
     client = RasaApiClient(settings.rasa_url, settings.rasa_api_token)
     try:
-        client.trigger_intent(notification.conversation_id, RESOLVED_INTENT,
-                              {"escalation_reference": notification.reference})
+        channel = client.latest_input_channel(notification.conversation_id)
+        if channel in REQUEST_RESPONSE_CHANNELS:
+            return False
+        client.trigger_intent(notification.conversation_id, RESOLVED_INTENT, {
+            "escalation_reference": notification.reference,
+            "push_token": issue_push_token(notification.conversation_id, notification.reference, settings)})
     except RasaApiError as exc:
         logger.warning("could not push the resolution of %s: %s", notification.reference, exc)
         return False

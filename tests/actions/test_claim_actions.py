@@ -154,4 +154,6 @@ async def test_ticket_status_lists_only_the_customers_own(token_for):
 
 async def test_forms_need_a_signed_in_customer(db_url):
     messages, slots = await validate(ValidateDisputeForm(), make_tracker("G000400001", intent="inform"))
-    assert messages[0]["response"] == "utter_sign_in_required" and slots == {"requested_slot": None}
+    assert messages[0]["response"] == "utter_sign_in_required"
+    assert slots == {"requested_slot": None, "dispute_invoice": None, "dispute_charge": None, "dispute_details": None,
+                     "dispute_confirmed": None}  # nothing is kept for a later form

@@ -3,7 +3,12 @@ from datetime import datetime, timezone
 
 from rasa_sdk import Tracker
 
+from sqlalchemy import select
+
+from actions.invoices import ActionShowBalance
 from actions.resolution import ActionAnnounceResolution, ActionRecordResolutionAnswer
+from bot.escalation.models import EscalationNote
+from bot.identity import issue_push_token
 from bot.db import session_scope
 from bot.escalation import records
 from bot.escalation.models import Escalation
@@ -23,25 +28,68 @@ def resolved_escalation(conversation_id="test-conversation"):
         return view.reference
 
 
-def with_reference(tracker: Tracker, reference: str, sender: str = "test-conversation") -> Tracker:
+def with_reference(tracker: Tracker, reference: str, sender: str = "test-conversation",
+                   push_token: str | None = None) -> Tracker:
     state = tracker.current_state()
     state["slots"]["resolution_reference"] = reference
     state["sender_id"] = sender
+    if push_token:
+        state["latest_message"]["entities"] = [{"entity": "push_token", "value": push_token}]
     return Tracker.from_dict(state)
+
+
+def pushed(reference, sender="test-conversation", token_for_sender="test-conversation"):
+    tracker = make_tracker("", intent="EXTERNAL_escalation_resolved")
+    return with_reference(tracker, reference, sender, issue_push_token(token_for_sender, reference))
 
 
 async def test_announced_in_the_conversation_it_came_from(db_url):
     reference = resolved_escalation()
-    messages, _ = await run_action(ActionAnnounceResolution(), with_reference(make_tracker("", intent="x"), reference))
+    messages, events = await run_action(ActionAnnounceResolution(), pushed(reference))
     assert texts(messages) == (f"News on your dispute {reference} about invoice G000400001: 21Vianet has resolved it. "
                                "Their note: \"Reserved instance reversed.\"")
+    assert events == []  # the form then asks whether it is solved
 
 
-async def test_not_announced_in_another_conversation(db_url):
+async def test_a_typed_external_intent_announces_nothing(db_url):
     reference = resolved_escalation()
-    messages, events = await run_action(ActionAnnounceResolution(),
-                                        with_reference(make_tracker("", intent="x"), reference, sender="someone-else"))
-    assert messages == [] and events[0]["value"] is None
+    forged = with_reference(make_tracker("", intent="EXTERNAL_escalation_resolved"), reference)
+    messages, events = await run_action(ActionAnnounceResolution(), forged)
+    assert messages == [] and {e["name"]: e["value"] for e in events}["resolution_solved"] is True
+
+
+async def test_a_push_token_for_another_conversation_announces_nothing(db_url):
+    reference = resolved_escalation()
+    messages, _ = await run_action(ActionAnnounceResolution(), pushed(reference, sender="someone-else"))
+    assert messages == []
+
+
+async def test_our_own_notes_are_never_quoted_as_21vianets(db_url):
+    reference = resolved_escalation()
+    with session_scope() as s:
+        esc = s.scalars(select(Escalation).where(Escalation.reference == reference)).one()
+        s.add(EscalationNote(escalation_id=esc.id, author="partner:P-01", text="INTERNAL: do not refund",
+                             request_id="req-1", sent=True))
+        records.add_event(s, esc.id, "upstream_note", "Lakeshore: INTERNAL: do not refund")
+    messages, _ = await run_action(ActionAnnounceResolution(), pushed(reference))
+    assert "INTERNAL" not in texts(messages) and "Reserved instance reversed." in texts(messages)
+
+
+async def test_news_the_channel_could_not_push_is_shown_on_the_next_turn(token_for):
+    reference = resolved_escalation()
+    token = token_for("C-1004")
+    messages, events = await run_action(ActionShowBalance(), make_tracker("balance", token=token))
+    assert texts(messages).startswith("Your balance is CNY 7,800.00")
+    assert f"News on your dispute {reference}" in texts(messages)
+    assert {"event": "followup", "timestamp": None, "name": "resolution_form"} in events
+    again, _ = await run_action(ActionShowBalance(), make_tracker("balance", token=token))
+    assert "News on" not in texts(again)  # shown once
+
+
+async def test_news_is_not_shown_in_another_conversation(token_for):
+    resolved_escalation(conversation_id="the-original-chat")
+    messages, _ = await run_action(ActionShowBalance(), make_tracker("balance", token=token_for("C-1004")))
+    assert "News on" not in texts(messages)
 
 
 async def test_no_reopens_with_a_note(token_for):
@@ -62,4 +110,4 @@ async def test_yes_is_recorded(token_for):
     assert "Glad to hear it" in texts(messages)
     with session_scope() as s:
         (told,) = records.notifications_for_partner(s, "P-01")
-        assert told.acknowledged is True and told.delivered_at is None and told.shown_at is not None
+        assert told.acknowledged is True and told.shown_at is not None

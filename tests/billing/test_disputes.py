@@ -28,6 +28,18 @@ def test_claimed_payment_without_a_record_goes_to_the_partner(session):
     assert (a.outcome, a.route) == (d.PARTNER_CORRECTION, "partner")
 
 
+def test_a_partly_paid_invoice_is_not_settled_as_paid(session):
+    from datetime import date
+    from bot.db.models import Invoice, Payment
+    from sqlalchemy import select
+    invoice = session.scalars(select(Invoice).where(Invoice.number == "G000100002")).one()
+    session.add(Payment(invoice_id=invoice.id, paid_on=date(2026, 11, 20), amount=D("5000.00"), method="card",
+                        reference="CARD-1"))
+    session.flush()
+    a = d.assess_dispute(session, "C-1001", "G000100002", d.ALREADY_PAID)
+    assert (a.outcome, a.amount) == (d.PARTNER_CORRECTION, D("4615.50"))
+
+
 def test_charged_twice_without_duplicate_lines_is_explained_by_the_lines(session):
     assert d.assess_dispute(session, "C-1001", "G000100002", d.CHARGED_TWICE).outcome == d.SETTLED_LINES
 

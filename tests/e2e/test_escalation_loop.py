@@ -44,13 +44,17 @@ def test_tailspin_dispute_is_escalated_closed_and_announced(stack, chat):
                            json={"status": "closed", "note": "Reserved instance purchase reversed."}, timeout=5)
     assert closed.ok
 
-    def announced():
-        events = requests.get(f"http://127.0.0.1:{stack.rasa_port}/conversations/{chat.sender}/tracker",
-                              params={"token": stack.rasa_api_token}, timeout=10).json()["events"]
-        return [e["text"] for e in events if e.get("event") == "bot" and (e.get("text") or "").startswith("News on")]
+    # REST cannot push: the news comes with the customer's next turn, then "is it solved?".
+    def next_turn_with_news():
+        reply = text_of(chat("what's the status of my dispute?", token=token))
+        return reply if "News on your dispute" in reply else None
 
-    (news,) = wait_for(announced)
-    assert news == (f"News on your dispute {reference} about invoice G000400001: 21Vianet has resolved it. "
-                    "Their note: \"Reserved instance purchase reversed.\"")
-    assert "Glad to hear it" in text_of(chat("yes", token=token))
+    reply = wait_for(next_turn_with_news, every=2)
+    assert (f"News on your dispute {reference} about invoice G000400001: 21Vianet has resolved it. "
+            "Their note: \"Reserved instance purchase reversed.\"") in reply
+    assert "Is the problem solved for you?" in reply
+    assert "I've reopened" in text_of(chat("no, it isn't", token=token))
+    # The reopen (a note and status "open") reaches 21Vianet through the relay.
+    wait_for(lambda: requests.get(f"{vianet}/v1/servicerequests/{service_request['Id']}", timeout=5, headers={
+        "Authorization": f"Bearer {stack.env['VIANET_API_TOKEN']}"}).json()["Status"] == "open")
     assert requests.get(f"{vianet}/_admin/stats", timeout=5).json()["created"] == 1  # never filed twice
