@@ -19,7 +19,7 @@ from actions.render import Renderer
 from bot.billing import disputes, invoices
 from bot.billing.charges import mentioned_charge
 from bot.billing.disputes import Assessment
-from bot.billing.parsing import INVOICE_NUMBER_FORMAT, normalize_invoice_number, parse_period
+from bot.billing.parsing import INVOICE_NUMBER_FORMAT, normalize_invoice_number, parse_amount, parse_period
 from bot.escalation import records
 
 CLAIM_SLOTS = ("dispute_invoice", "dispute_charge", "dispute_details", "dispute_confirmed",
@@ -59,11 +59,17 @@ def invoice_from_message(ctx: Context) -> str | None:
 
 
 def charge_from_message(ctx: Context, invoice_number: str | None) -> str | None:
+    """The charge the message names: a line by its description or by its amount, or one of the
+    special complaints (already paid, charged twice, the total)."""
     invoice = invoices.find_invoice(ctx.session, ctx.customer_id, invoice_number) if invoice_number else None
     if invoice:
         named = mentioned_charge(ctx.text, [l.description for l in invoice.lines])
         if named:
             return named
+        amount = parse_amount(ctx.entity("amount"))
+        by_amount = [l.description for l in invoice.lines if l.amount == amount]
+        if len(by_amount) == 1:
+            return by_amount[0]
     for charge, pattern in _SPECIAL_CHARGE_WORDS:
         if pattern.search(ctx.text):
             return charge
