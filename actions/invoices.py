@@ -43,10 +43,15 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
     period = parse_period(period_text, ctx.today) if period_text else None
     if period:
         matches = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
+        render = Renderer(ctx.settings)
         if not matches:
-            dispatcher.utter_message(response="utter_no_invoice_for_period",
-                                     period=Renderer(ctx.settings).month(period))
+            dispatcher.utter_message(response="utter_no_invoice_for_period", period=render.month(period))
             return None
+        if len(matches) > 1:
+            others = ", ".join(inv.number for inv in matches[1:])
+            dispatcher.utter_message(text=f"You have {len(matches)} invoices for {render.month(period)}. Here is "
+                                          f"{matches[0].number}; ask for {others} by number to see the other"
+                                          f"{'s' if len(matches) > 2 else ''}.")
         return matches[0]
 
     focus = ctx.tracker.get_slot(FOCUS_SLOT) if use_focus else None

@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from bot.billing.invoices import Balance, BillChange
-from bot.billing.policy import CustomerPolicy, Suspension
+from bot.billing.policy import CustomerPolicy, Suspension, add_business_days
 from bot.billing.charges import explain_charge
 from bot.billing.views import InvoiceView
 from bot.escalation.wording import KIND_NAMES
@@ -163,7 +163,9 @@ class Renderer:
             items = ", ".join(f"{inv.number} {self.money(inv.outstanding, inv.currency)}" for inv in s.overdue)
             text += (f" To restore it, pay the overdue balance of {self.money(s.amount_to_restore, s.currency)} "
                      f"({items}).")
-        text += f" Service is restored within {business_days(s.reactivation_business_days)} after the payment is received."
+        text += f" Service is restored within {business_days(s.reactivation_business_days)} after the payment is received"
+        restored_by = add_business_days(self.today, s.reactivation_business_days)
+        text += f": if it reaches us today, by {self.day(restored_by)}." if s.overdue else "."
         return text
 
     def policy(self, pol: CustomerPolicy, suspended: bool) -> str:

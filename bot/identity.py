@@ -39,18 +39,23 @@ def issue_token(customer_id: str, settings: Settings | None = None, ttl: timedel
     return jwt.encode(claims, settings.token_secret, algorithm=ALGORITHM)
 
 
-def verify_token(token: object, settings: Settings | None = None) -> str:
-    """Return the customer id the token was issued for, or raise TokenError."""
+def _decode(token: object, audience: str, settings: Settings | None) -> dict:
+    """The claims of a token of ours for `audience`, or TokenError (missing, expired, invalid)."""
     if not token or not isinstance(token, str):
         raise TokenError("missing")
     settings = settings or load_settings()
     try:
-        claims = jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            audience=CUSTOMER_AUDIENCE, options={"require": ["exp", "sub", "iss", "aud"]})
+        return jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                          audience=audience, options={"require": ["exp", "sub", "iss", "aud"]})
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("expired") from exc
     except jwt.InvalidTokenError as exc:
         raise TokenError("invalid") from exc
+
+
+def verify_token(token: object, settings: Settings | None = None) -> str:
+    """Return the customer id the token was issued for, or raise TokenError."""
+    claims = _decode(token, CUSTOMER_AUDIENCE, settings)
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise TokenError("invalid")
@@ -75,16 +80,7 @@ def issue_staff_token(partner_id: str, name: str, settings: Settings | None = No
 
 
 def verify_staff_token(token: object, settings: Settings | None = None) -> Staff:
-    if not token or not isinstance(token, str):
-        raise TokenError("missing")
-    settings = settings or load_settings()
-    try:
-        claims = jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            audience=STAFF_AUDIENCE, options={"require": ["exp", "sub", "iss", "aud"]})
-    except jwt.ExpiredSignatureError as exc:
-        raise TokenError("expired") from exc
-    except jwt.InvalidTokenError as exc:
-        raise TokenError("invalid") from exc
+    claims = _decode(token, STAFF_AUDIENCE, settings)
     partner, name = claims.get("partner"), claims.get("name")
     if not isinstance(partner, str) or not partner or not isinstance(name, str) or not name:
         raise TokenError("invalid")
@@ -102,12 +98,8 @@ def issue_push_token(conversation_id: str, reference: str, settings: Settings | 
 
 
 def verify_push_token(token: object, conversation_id: str, reference: str, settings: Settings | None = None) -> bool:
-    if not token or not isinstance(token, str):
-        return False
-    settings = settings or load_settings()
     try:
-        claims = jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            audience=PUSH_AUDIENCE, options={"require": ["exp", "sub", "iss", "aud"]})
-    except jwt.InvalidTokenError:
+        claims = _decode(token, PUSH_AUDIENCE, settings)
+    except TokenError:
         return False
     return claims.get("sub") == conversation_id and claims.get("ref") == reference

@@ -403,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
         stack = Stack(model=model, rasa_port=args.rasa_port, action_port=args.action_port,
+                      vianet_port=args.rasa_port + 3660,  # 8765 is the dev stack's
                       endpoints=write_endpoints(Path(tmp), args.action_port, args.tracker_store),
                       log_dir=VAR_DIR / "logs" / "benchmark",
                       env={"BOT_DATABASE_URL": url, "BOT_TOKEN_SECRET": secret, "BOT_TODAY": today,

@@ -40,11 +40,6 @@ def invoices_for_period(session: Session, customer_id: str, period: str) -> list
     return [InvoiceView.of(i) for i in session.scalars(stmt)]
 
 
-def unpaid_invoices(session: Session, customer_id: str) -> list[InvoiceView]:
-    stmt = _invoices(customer_id).where(Invoice.status == "unpaid").order_by(Invoice.due_date)
-    return [v for v in (InvoiceView.of(i) for i in session.scalars(stmt)) if not v.is_paid]
-
-
 def recent_invoices(session: Session, customer_id: str, limit: int = 3) -> list[InvoiceView]:
     stmt = _invoices(customer_id).order_by(Invoice.period.desc(), Invoice.issue_date.desc()).limit(limit)
     return [InvoiceView.of(i) for i in session.scalars(stmt)]

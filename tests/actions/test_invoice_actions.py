@@ -175,3 +175,16 @@ async def test_shell_customer_only_on_the_shell_channel(db_url, monkeypatch):
     monkeypatch.setenv("BOT_TOKEN_SECRET", "x" * 40)
     prod = (await run_action(ActionShowBalance(), make_tracker("balance", channel="cmdline")))[0]
     assert prod[0]["response"] == "utter_sign_in_required"
+
+
+async def test_several_invoices_in_one_month_are_all_named(token_for, session):
+    from datetime import date
+    from decimal import Decimal
+    from bot.db.models import Invoice
+    session.add(Invoice(number="G000100003", customer_id="C-1001", period="2026-10", issue_date=date(2026, 11, 10),
+                        due_date=date(2026, 12, 10), currency="CNY", total=Decimal("120.00"), status="unpaid"))
+    session.commit()
+    tracker = make_tracker("invoice for October", entities=[entity("billing_period", "October")],
+                           token=token_for("C-1001"))
+    reply = texts((await run_action(ActionShowInvoice(), tracker))[0])
+    assert reply.startswith("You have 2 invoices for October 2026. Here is G000100002; ask for G000100003 by number")
