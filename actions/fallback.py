@@ -1,6 +1,7 @@
 """When the model is unsure: offer the two likeliest topics as buttons, not a flat "I didn't get that"."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -42,7 +43,11 @@ class ActionOfferTopics(Action):
         if not topics:
             dispatcher.utter_message(response="utter_default")
             return []
-        buttons = [{"title": TOPIC_TITLES[name], "payload": f"/{name}"} for name in topics]
+        # Keep what the message named (an invoice, a month), so the button answers about it.
+        named = {e["entity"]: e["value"] for e in (tracker.latest_message or {}).get("entities") or []
+                 if e.get("entity") in ("invoice_number", "billing_period")}
+        suffix = json.dumps(named, ensure_ascii=False) if named else ""
+        buttons = [{"title": TOPIC_TITLES[name], "payload": f"/{name}{suffix}"} for name in topics]
         buttons.append({"title": "Something else", "payload": "/ask_capabilities"})
         dispatcher.utter_message(text="Sorry, I'm not sure I understood. Did you mean one of these?", buttons=buttons)
         return []

@@ -44,3 +44,12 @@ async def test_fallback_offers_the_two_likeliest_topics(db_url):
     messages, _ = await run_action(ActionOfferTopics(), make_tracker("how much left", intent="nlu_fallback",
                                                                       intent_ranking=ranking))
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/ask_balance", "/ask_due_date", "/ask_capabilities"]
+
+
+async def test_fallback_buttons_keep_the_month_the_message_named(db_url):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "ask_invoice_lines", "confidence": 0.3},
+               {"name": "explain_charge", "confidence": 0.2}]
+    tracker = make_tracker("what was on my september bill", intent="nlu_fallback", intent_ranking=ranking,
+                           entities=[{"entity": "billing_period", "value": "september"}])
+    messages, _ = await run_action(ActionOfferTopics(), tracker)
+    assert messages[0]["buttons"][0]["payload"] == '/ask_invoice_lines{"billing_period": "september"}'
