@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from bot.config import REPO_ROOT, VAR_DIR, load_settings
+from bot.config import REPO_ROOT, VAR_DIR, ConfigError, load_settings, load_vianet_settings
 
 logger = logging.getLogger(__name__)
 BIN = Path(sys.executable).parent
@@ -92,17 +92,19 @@ class Stack:
     endpoints: Path = REPO_ROOT / "endpoints.yml"
     log_dir: Path = VAR_DIR / "logs"
     env: dict[str, str] = field(default_factory=dict)
-    rasa_api_token: str = field(default_factory=lambda: os.environ.get("RASA_API_TOKEN") or secrets.token_hex(16))
+    rasa_api_token: str = field(default_factory=lambda: load_settings().rasa_api_token or secrets.token_hex(16))
     services: list[Service] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         rasa, python = str(BIN / "rasa"), str(BIN / "python")
-        upstream = self.env["VIANET_API_URL"] if "VIANET_API_URL" in self.env else os.environ.get("VIANET_API_URL", "")
+        # `env` (tests, benchmark) overrides the settings read from this process's environment.
+        vianet = load_vianet_settings() if "VIANET_API_URL" not in self.env else None
+        upstream = self.env["VIANET_API_URL"] if vianet is None else (vianet.base_url or "")
         # Without a real 21Vianet API configured, the local stand-in is the demo upstream, unless
         # BOT_LOCAL_VIANET=false: then escalations go to the partner-staff queue.
         self.local_vianet = not upstream and load_settings().local_vianet
         if self.local_vianet:
-            token = self.env.get("VIANET_API_TOKEN") or os.environ.get("VIANET_API_TOKEN") or secrets.token_hex(16)
+            token = self.env.get("VIANET_API_TOKEN") or (vianet.token if vianet else None) or secrets.token_hex(16)
             self.env = {**self.env, "VIANET_API_URL": f"http://127.0.0.1:{self.vianet_port}", "VIANET_API_TOKEN": token}
         self.env = {"ESCALATION_NOTIFY_HOOK": "bot.integrations.rasa_api:push_resolution",
                     "RASA_URL": f"http://127.0.0.1:{self.rasa_port}", **self.env}
@@ -181,7 +183,11 @@ def main() -> int:
     if not model.exists():
         print(f"No trained model at {model}; run scripts/run.sh, which trains one.", file=sys.stderr)
         return 1
-    stack = Stack(model=model)
+    try:
+        stack = Stack(model=model)
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
     print("Starting the action server (5055), the Rasa server (5005), the escalation worker and, unless "
           "VIANET_API_URL is set, the local 21Vianet API (8765)...", flush=True)
 
