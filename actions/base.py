@@ -69,11 +69,17 @@ class CustomerAction(Action, ABC):
                     dispatcher.utter_message(response="utter_sign_in_required")
                     return []
                 events = self.answer(dispatcher, Context(session, customer_id, tracker, settings))
-                return events + self._news(dispatcher, session, customer_id, tracker, settings)
         except SQLAlchemyError:
             logger.exception("billing database error in %s", self.name())
             dispatcher.utter_message(response="utter_billing_unavailable")
             return []
+        # After the answer's own transaction: news that fails to show must not undo the answer.
+        try:
+            with session_scope(settings.database_url) as session:
+                return events + self._news(dispatcher, session, customer_id, tracker, settings)
+        except SQLAlchemyError:
+            logger.exception("could not show pending news in %s", self.name())
+            return events
 
     @abstractmethod
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
@@ -84,8 +90,8 @@ class CustomerAction(Action, ABC):
               settings: Settings) -> list[dict[str, Any]]:
         """A resolution not yet seen in this conversation (the channel could not push it): shown
         after the answer, then "is it solved?". Never in the middle of a form."""
-        if tracker.active_loop.get("name"):
-            return []
+        if tracker.active_loop_name or tracker.get_slot("resolution_reference"):
+            return []  # never inside a form, nor while another notice awaits its answer
         pending = records.pending_notifications(session, customer_id, conversation_id=tracker.sender_id)
         notice = next((n for n in pending if n.params.get("kind") != "partner_report"), None)
         if notice is None:
@@ -93,7 +99,8 @@ class CustomerAction(Action, ABC):
         note = records.latest_upstream_note(session, notice.escalation_id)
         dispatcher.utter_message(text=Renderer(settings).resolution_news(notice, note))
         records.mark_shown(session, customer_id, notice.id)
-        return [SlotSet("resolution_reference", notice.reference), FollowupAction("resolution_form")]
+        return [SlotSet("resolution_reference", notice.reference), SlotSet("resolution_solved", None),
+                FollowupAction("resolution_form")]
 
 
 _form_context: ContextVar[Context] = ContextVar("billing_form_context")

@@ -66,13 +66,15 @@ def charge_from_message(ctx: Context, invoice_number: str | None) -> str | None:
         named = mentioned_charge(ctx.text, [l.description for l in invoice.lines])
         if named:
             return named
+    # "Charged twice for the CNY 4,500.00" is about being charged twice, not about that line.
+    for charge, pattern in _SPECIAL_CHARGE_WORDS:
+        if pattern.search(ctx.text):
+            return charge
+    if invoice:
         amount = parse_amount(ctx.entity("amount"))
         by_amount = [l.description for l in invoice.lines if l.amount == amount]
         if len(by_amount) == 1:
             return by_amount[0]
-    for charge, pattern in _SPECIAL_CHARGE_WORDS:
-        if pattern.search(ctx.text):
-            return charge
     return None
 
 

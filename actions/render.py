@@ -120,7 +120,7 @@ class Renderer:
                 f"{amount}{head} ({self.money(prev.total, prev.currency)}).")
         year, mon = (int(x) for x in inv.period.split("-"))
         just_before = f"{year - (mon == 1):04d}-{12 if mon == 1 else mon - 1:02d}" == prev.period
-        new = "new this month" if just_before else f"new since {self.month(prev.period)}"
+        new = "new this month" if just_before else f"not on the {self.month(prev.period)} invoice"
         for c in change.changes:
             if c.previous is None:
                 text += f"\n- {c.description} is {new}: {self.money(c.current, inv.currency)}."
@@ -195,7 +195,8 @@ class Renderer:
         params = notice.params
         kind = KIND_NAMES.get(params.get("kind"), "request")
         by_vianet = params.get("resolved_by") == "vianet"
-        who = "21Vianet" if by_vianet else "your provider's billing team"
+        staff = params.get("kind") == "partner_report"
+        who = "21Vianet" if by_vianet else ("your team" if staff else "your provider's billing team")
         about = f" about invoice {params['invoice_number']}" if params.get("invoice_number") else ""
         text = f"News on your {kind} {notice.reference}{about}: {who} has resolved it."
         if note and by_vianet:

@@ -16,9 +16,22 @@ from actions.render import Renderer
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.escalation import records
-from bot.identity import verify_push_token
+from bot.identity import TokenError, customer_of_expired_token, verify_push_token
 
 logger = logging.getLogger(__name__)
+
+
+def last_customer(tracker: Tracker) -> str | None:
+    """The customer who last signed a message in this conversation (their token may have expired
+    since; it still says who is reading)."""
+    for event in reversed(tracker.events):
+        token = ((event.get("metadata") or {}) if event.get("event") == "user" else {}).get("customer_token")
+        if token:
+            try:
+                return customer_of_expired_token(token)
+            except TokenError:
+                return None
+    return None
 
 
 class ActionAnnounceResolution(Action):
@@ -45,8 +58,10 @@ class ActionAnnounceResolution(Action):
         except SQLAlchemyError:
             logger.exception("could not announce the resolution of %s", reference)
             return nothing
-        if notice is None:
-            return nothing
+        if notice is None or notice.shown_at is not None or notice.acknowledged is not None:
+            return nothing  # unknown, or already told (a retried push)
+        if notice.params.get("kind") != "partner_report" and last_customer(tracker) != notice.customer_id:
+            return nothing  # someone else is signed in here now: it waits for the customer's own turn
         text = Renderer(settings).resolution_news(notice, note)
         if notice.params.get("kind") == "partner_report":
             # Staff reported it for a customer: they close the loop with the customer themselves.
@@ -61,19 +76,20 @@ class ActionRecordResolutionAnswer(CustomerAction):
         return "action_record_resolution_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        reset = [SlotSet("resolution_reference", None), SlotSet("resolution_solved", None)]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent == "EXTERNAL_escalation_resolved":  # nothing was asked (staff, or an ignored notice)
-            return [SlotSet("resolution_reference", None), SlotSet("resolution_solved", None)]
-        return await super().run(dispatcher, tracker, domain)
+            return reset
+        # Whatever happens (no sign-in, database down), the answer is not kept for a later notice.
+        return await super().run(dispatcher, tracker, domain) + reset
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         reference = ctx.tracker.get_slot("resolution_reference")
         solved = ctx.tracker.get_slot("resolution_solved")
         notice = records.notification_in_conversation(ctx.session, ctx.tracker.sender_id, reference or "",
                                                       customer_id=ctx.customer_id)
-        reset = [SlotSet("resolution_reference", None), SlotSet("resolution_solved", None)]
-        if notice is None or solved is None:
-            return reset
+        if notice is None or solved is None or notice.acknowledged is not None:
+            return []  # nothing to record, or already recorded (a resent answer)
         records.record_customer_answer(ctx.session, ctx.customer_id, notice.id, bool(solved),
                                        note=None if solved else "The customer says the problem is not solved.")
         if solved:
@@ -81,4 +97,4 @@ class ActionRecordResolutionAnswer(CustomerAction):
         else:
             dispatcher.utter_message(text=f"I'm sorry it isn't. I've reopened {reference} with your answer, so it "
                                           "will be looked at again, and I'll tell you here when there's news.")
-        return reset
+        return []

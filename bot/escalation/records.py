@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Iterable
 
-from sqlalchemy import false, or_, select, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -696,9 +696,15 @@ def latest_upstream_note(session: Session, escalation_id: int) -> str | None:
     """
     ours = [" ".join(t.split()) for t in session.scalars(
         select(EscalationNote.text).where(EscalationNote.escalation_id == escalation_id))]
+    # Only notes since the ticket was last reopened belong to this resolution.
+    reopened_at = session.scalar(
+        select(func.max(EscalationEvent.id))
+        .where(EscalationEvent.escalation_id == escalation_id, EscalationEvent.kind == "reopened")
+    ) or 0
     details = session.scalars(
         select(EscalationEvent.detail)
-        .where(EscalationEvent.escalation_id == escalation_id, EscalationEvent.kind == "upstream_note")
+        .where(EscalationEvent.escalation_id == escalation_id, EscalationEvent.kind == "upstream_note",
+               EscalationEvent.id > reopened_at)
         .order_by(EscalationEvent.id.desc())
     )
     for detail in details:

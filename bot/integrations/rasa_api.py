@@ -44,13 +44,15 @@ class RasaApiClient:
             raise RasaApiError("Rasa server answered with a non-JSON body") from exc
         return body.get("messages") or [] if isinstance(body, dict) else []
 
-    def latest_input_channel(self, conversation_id: str) -> str:
-        """The channel the customer last wrote from ("" for a conversation that doesn't exist)."""
+    def conversation_state(self, conversation_id: str) -> tuple[str, str | None]:
+        """(the channel the customer last wrote from, the form active now). ("", None) for a
+        conversation that doesn't exist."""
         url = f"{self.base_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker"
         try:
             response = requests.get(url, params={"token": self.token, "include_events": "NONE"}, timeout=self.timeout)
             response.raise_for_status()
-            return response.json().get("latest_input_channel") or ""
+            body = response.json()
+            return body.get("latest_input_channel") or "", (body.get("active_loop") or {}).get("name")
         except (requests.RequestException, ValueError, AttributeError) as exc:
             raise RasaApiError(f"could not read the conversation: {type(exc).__name__}") from exc
 
@@ -73,9 +75,9 @@ def push_resolution(notification) -> bool:
         return False
     client = RasaApiClient(settings.rasa_url, settings.rasa_api_token)
     try:
-        channel = client.latest_input_channel(notification.conversation_id)
-        if channel in REQUEST_RESPONSE_CHANNELS:
-            return False
+        channel, active_form = client.conversation_state(notification.conversation_id)
+        if channel in REQUEST_RESPONSE_CHANNELS or active_form:
+            return False  # shown on the customer's next turn instead, never in the middle of a form
         client.trigger_intent(notification.conversation_id, RESOLVED_INTENT, {
             "escalation_reference": notification.reference,
             "push_token": issue_push_token(notification.conversation_id, notification.reference, settings)})

@@ -63,6 +63,14 @@ async def test_the_amount_identifies_the_disputed_line(token_for):
     assert slots["dispute_charge"] == "Reserved instance purchase"
 
 
+async def test_charged_twice_wins_over_the_amount(token_for):
+    tracker = make_tracker("I was charged twice for the CNY 4,500.00", intent="dispute_charge",
+                           entities=[entity("amount", "CNY 4,500.00")], token=token_for("C-1004"),
+                           slots={"dispute_invoice": "G000400001", "requested_slot": "dispute_charge"})
+    _, slots = await validate(ValidateDisputeForm(), tracker)
+    assert slots["dispute_charge"] == "charged twice"
+
+
 async def test_foreign_invoice_is_refused_like_a_missing_one(token_for):
     tracker = make_tracker("G000100002", intent="inform", entities=[entity("invoice_number", "G000100002")],
                            token=token_for("C-1004"), slots={"requested_slot": "dispute_invoice"})

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from actions.invoices import ActionShowBalance
 from actions.resolution import ActionAnnounceResolution, ActionRecordResolutionAnswer
-from bot.escalation.models import EscalationNote
-from bot.identity import issue_push_token
+from bot.escalation.models import EscalationEvent, EscalationNote
+from bot.identity import issue_push_token, issue_token
 from bot.db import session_scope
 from bot.escalation import records
 from bot.escalation.models import Escalation
@@ -38,9 +38,11 @@ def with_reference(tracker: Tracker, reference: str, sender: str = "test-convers
     return Tracker.from_dict(state)
 
 
-def pushed(reference, sender="test-conversation", token_for_sender="test-conversation"):
-    tracker = make_tracker("", intent="EXTERNAL_escalation_resolved")
-    return with_reference(tracker, reference, sender, issue_push_token(token_for_sender, reference))
+def pushed(reference, sender="test-conversation", token_for_sender="test-conversation", reader="C-1004",
+           token_reference=None):
+    """The worker's push into a conversation whose last signed-in reader is `reader`."""
+    tracker = make_tracker("", intent="EXTERNAL_escalation_resolved", token=issue_token(reader))
+    return with_reference(tracker, reference, sender, issue_push_token(token_for_sender, token_reference or reference))
 
 
 async def test_announced_in_the_conversation_it_came_from(db_url):
@@ -58,10 +60,25 @@ async def test_a_typed_external_intent_announces_nothing(db_url):
     assert messages == [] and {e["name"]: e["value"] for e in events}["resolution_solved"] is True
 
 
-async def test_a_push_token_for_another_conversation_announces_nothing(db_url):
+async def test_a_push_token_for_another_conversation_or_reference_announces_nothing(db_url):
     reference = resolved_escalation()
-    messages, _ = await run_action(ActionAnnounceResolution(), pushed(reference, sender="someone-else"))
+    other_conversation = pushed(reference, token_for_sender="someone-else")
+    assert (await run_action(ActionAnnounceResolution(), other_conversation))[0] == []
+    other_reference = pushed(reference, token_reference="ESC-OTHER1")
+    assert (await run_action(ActionAnnounceResolution(), other_reference))[0] == []
+
+
+async def test_not_announced_to_someone_else_signed_in_there(db_url):
+    reference = resolved_escalation()
+    messages, _ = await run_action(ActionAnnounceResolution(), pushed(reference, reader="C-1001"))
     assert messages == []
+
+
+async def test_announced_once(token_for):
+    reference = resolved_escalation()
+    assert (await run_action(ActionAnnounceResolution(), pushed(reference)))[0]
+    await run_action(ActionShowBalance(), make_tracker("balance", token=token_for("C-1004")))  # shown there
+    assert (await run_action(ActionAnnounceResolution(), pushed(reference)))[0] == []
 
 
 async def test_our_own_notes_are_never_quoted_as_21vianets(db_url):
@@ -100,6 +117,36 @@ async def test_no_reopens_with_a_note(token_for):
     assert f"I've reopened {reference}" in texts(messages)
     with session_scope() as s:
         assert records.get_escalation(s, "C-1004", reference).state == "reopened"
+        esc = s.scalars(select(Escalation).where(Escalation.reference == reference)).one()
+        reopened = [e.detail for e in s.scalars(select(EscalationEvent).where(
+            EscalationEvent.escalation_id == esc.id, EscalationEvent.kind == "reopened"))]
+        assert reopened == ["The customer says the problem is not solved."]
+
+
+async def test_a_previous_answer_never_answers_a_new_notice(token_for):
+    reference = resolved_escalation()
+    tracker = make_tracker("balance", token=token_for("C-1004"), slots={"resolution_solved": False})
+    _, events = await run_action(ActionShowBalance(), tracker)
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {"resolution_reference": reference, "resolution_solved": None}
+
+
+async def test_no_news_in_the_middle_of_a_form(token_for):
+    resolved_escalation()
+    state = make_tracker("balance", token=token_for("C-1004")).current_state()
+    state["active_loop"] = {"name": "dispute_form"}
+    messages, events = await run_action(ActionShowBalance(), Tracker.from_dict(state))
+    assert "News on" not in texts(messages) and events == []
+
+
+async def test_old_21vianet_notes_are_not_quoted_for_a_later_resolution(db_url):
+    reference = resolved_escalation()
+    with session_scope() as s:
+        esc = s.scalars(select(Escalation).where(Escalation.reference == reference)).one()
+        records.add_event(s, esc.id, "reopened", "not solved")
+        assert records.latest_upstream_note(s, esc.id) is None
+        records.add_event(s, esc.id, "upstream_note", "21Vianet support: Credit note issued.")
+        assert records.latest_upstream_note(s, esc.id) == "Credit note issued."
 
 
 async def test_yes_is_recorded(token_for):
