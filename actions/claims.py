@@ -31,6 +31,9 @@ DIGRESSIONS = {"ask_balance", "ask_invoice", "ask_invoice_lines", "ask_due_date"
                "ask_capabilities", "request_human", "out_of_scope", "ticket_status", "greet", "thank",
                "explain_charge", "cancel", "goodbye"}
 INVALID_ANSWERS_BEFORE_EXPLAINING = 2
+# Words that say what is wrong with a charge, so a first message can carry the whole complaint.
+_COMPLAINT = re.compile(r"\b(never|didn'?t|did not|not ordered|wrong|cancell?ed|overcharged|too (high|much)|"
+                        r"more than (we )?agreed|don'?t recogni[sz]e|not ours)\b", re.I)
 _INVOICE_ATTEMPT = re.compile(r"\b[Gg][\s-]?\d[\d\s-]*\b|\b\d{5,}\b")
 _SPECIAL_CHARGE_WORDS = [
     (disputes.ALREADY_PAID, re.compile(r"already paid|paid (it|this|that)|i paid|have paid|payment was made", re.I)),
@@ -162,9 +165,12 @@ class ValidateDisputeForm(CustomerFormValidation):
         return {"dispute_charge": charge} if charge else {}
 
     async def extract_dispute_details(self, dispatcher, tracker, domain) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "dispute_details" or is_digression(self.ctx):
-            return {}
         text = self.ctx.text.strip()
+        requested = tracker.get_slot("requested_slot")
+        if requested is None and not tracker.get_slot("dispute_details") and _COMPLAINT.search(text):
+            return {"dispute_details": text[:1000]}  # the first message already says what is wrong
+        if requested != "dispute_details" or is_digression(self.ctx):
+            return {}
         return {"dispute_details": text[:1000]} if text else {}
 
 

@@ -52,7 +52,9 @@ async def test_activation_message_can_fill_invoice_and_charge(token_for):
     _, slots = await validate(ValidateDisputeForm(), tracker)
     assert slots["dispute_invoice"] == "G000400001"
     assert slots["dispute_charge"] == "Reserved instance purchase"
-    assert next_question(slots, DOMAIN["forms"]["dispute_form"]["required_slots"]) == "dispute_details"
+    # It already says what is wrong, so the next question is the confirmation.
+    assert slots["dispute_details"] == "I never ordered the reserved instance purchase on G000400001"
+    assert next_question(slots, DOMAIN["forms"]["dispute_form"]["required_slots"]) == "dispute_confirmed"
 
 
 async def test_the_amount_identifies_the_disputed_line(token_for):
