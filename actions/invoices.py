@@ -11,13 +11,11 @@ from actions.base import Context, CustomerAction
 from actions.render import Renderer
 from bot.billing import invoices
 from bot.billing.charges import mentioned_charge
-from bot.billing.parsing import normalize_invoice_number, parse_period
+from bot.billing.parsing import INVOICE_ATTEMPT, normalize_invoice_number, parse_period
 from bot.billing.views import InvoiceView
 
 FOCUS_SLOT = "focus_invoice"
-# Something the customer probably meant as an invoice number, but not a valid one (G12345).
 _COMPARISON = re.compile(r"\b(than|compared|versus|vs\.?|since|from)\b", re.IGNORECASE)
-_INVOICE_ATTEMPT = re.compile(r"\b[Gg][\s-]?\d[\d\s-]{2,}\d\b|\b[Gg]\d{1,}\b")
 
 
 def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: bool,
@@ -28,7 +26,7 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
     missing one.
     """
     typed = ctx.entity("invoice_number")
-    attempt = typed or (m.group(0) if (m := _INVOICE_ATTEMPT.search(ctx.text)) else None)
+    attempt = typed or (m.group(0) if (m := INVOICE_ATTEMPT.search(ctx.text)) else None)
     if attempt:
         number = normalize_invoice_number(attempt)
         if number is None:
@@ -132,7 +130,7 @@ class ActionShowPaymentStatus(CustomerAction):
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         render = Renderer(ctx.settings)
-        if ctx.entity("invoice_number") or ctx.entity("billing_period") or _INVOICE_ATTEMPT.search(ctx.text):
+        if ctx.entity("invoice_number") or ctx.entity("billing_period") or INVOICE_ATTEMPT.search(ctx.text):
             inv = resolve_invoice(dispatcher, ctx, use_focus=False)
             if inv is None:
                 return []
@@ -193,7 +191,7 @@ class ActionHandleInform(CustomerAction):
         return "action_handle_inform"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        if not (ctx.entity("invoice_number") or ctx.entity("billing_period") or _INVOICE_ATTEMPT.search(ctx.text)):
+        if not (ctx.entity("invoice_number") or ctx.entity("billing_period") or INVOICE_ATTEMPT.search(ctx.text)):
             dispatcher.utter_message(response="utter_capabilities")
             return []
         return ActionShowInvoice().answer(dispatcher, ctx)

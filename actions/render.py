@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from bot.billing.invoices import Balance, BillChange
+from bot.billing.parsing import previous_period
 from bot.billing.policy import CustomerPolicy, Suspension, add_business_days
 from bot.billing.charges import explain_charge
 from bot.billing.views import InvoiceView
@@ -118,8 +119,7 @@ class Renderer:
         amount = f"{self.money(abs(delta), inv.currency)} " if delta else ""
         text = (f"Your {self.month(inv.period)} invoice {inv.number} is {self.money(inv.total, inv.currency)}, "
                 f"{amount}{head} ({self.money(prev.total, prev.currency)}).")
-        year, mon = (int(x) for x in inv.period.split("-"))
-        just_before = f"{year - (mon == 1):04d}-{12 if mon == 1 else mon - 1:02d}" == prev.period
+        just_before = previous_period(inv.period) == prev.period
         new = "new this month" if just_before else f"not on the {self.month(prev.period)} invoice"
         for c in change.changes:
             if c.previous is None:

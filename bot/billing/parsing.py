@@ -26,6 +26,17 @@ def _shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+def previous_period(period: str) -> str:
+    """`2026-01` -> `2025-12`."""
+    year, month = _shift_month(*(int(part) for part in period.split("-")), -1)
+    return f"{year:04d}-{month:02d}"
+
+
+# Something a customer probably meant as an invoice number, valid or not (G000100002, g 000 100 002,
+# G12345): used to tell "that isn't a valid number" apart from "no number at all".
+INVOICE_ATTEMPT = re.compile(r"\b[Gg][\s-]?\d[\d\s-]{2,}\d\b|\b[Gg]\d{1,}\b")
+
+
 def parse_period(text: str | None, today: date) -> str | None:
     """A billing period `YYYY-MM` from `2026-09`, `09/2026`, `October`, `Oct 2026`, `last month`.
 

@@ -8,19 +8,18 @@ raises into the worker loop.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy import exists, or_, select
 
-from bot.config import EscalationSettings
 from bot.db import session_scope
-from bot.escalation.backoff import CircuitBreaker, retry_delay
+from bot.escalation.backoff import retry_delay
 from bot.escalation.models import Escalation, EscalationNote, State, utcnow
 from bot.escalation.records import add_event, close_and_notify, lock_escalation, move_to_partner_queue
-from bot.integrations.vianet import ServiceRequest, VianetClient, VianetError, VianetNotFound, VianetUnavailable
+from bot.escalation.relay import UpstreamWorker
+from bot.integrations.vianet import ServiceRequest, VianetError, VianetNotFound, VianetUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -47,21 +46,7 @@ def _status_change_pending():
     )
 
 
-class Poller:
-    def __init__(
-        self,
-        client: VianetClient | None,
-        settings: EscalationSettings,
-        breaker: CircuitBreaker,
-        *,
-        database_url: str | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
-        self._client = client
-        self._settings = settings
-        self._breaker = breaker
-        self._url = database_url
-        self._rng = rng or random.Random()
+class Poller(UpstreamWorker):
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> PollPass:
         report = PollPass()

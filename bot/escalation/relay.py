@@ -105,7 +105,10 @@ def _crash_point(settings: EscalationSettings, name: str) -> None:
         os._exit(CRASH_EXIT_CODE)
 
 
-class Relay:
+class UpstreamWorker:
+    """What the relay and the poller share: the 21Vianet client (None: no upstream), the pacing
+    settings, one circuit breaker, the database, and the jitter's random source."""
+
     def __init__(
         self,
         client: VianetClient | None,
@@ -121,32 +124,33 @@ class Relay:
         self._url = database_url
         self._rng = rng or random.Random()
 
+
+class Relay(UpstreamWorker):
+
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RelayPass:
         report = RelayPass()
         if self._client is None:
             report.queued_for_partner = self._queue_all_for_partner()
             return report
+        drained = self._drain(lambda: self._claim_next_escalation(report), self._send_escalation, report, should_stop)
+        if drained:
+            self._drain(self._claim_next_note, self._send_note, report, should_stop)
+        return report
+
+    def _drain(self, claim_next: Callable[[], Any], send: Callable[[Any, RelayPass], None], report: RelayPass,
+               should_stop: Callable[[], bool]) -> bool:
+        """Claim and send up to a batch; False when stopped or held by the breaker (stop the pass)."""
         for _ in range(self._settings.batch_size):
             if should_stop():
-                return report
+                return False
             if not self._breaker.allows_call():
                 report.held_by_breaker = True
-                return report
-            claim = self._claim_next_escalation(report)
+                return False
+            claim = claim_next()
             if claim is None:
                 break
-            self._send_escalation(claim, report)
-        for _ in range(self._settings.batch_size):
-            if should_stop():
-                return report
-            if not self._breaker.allows_call():
-                report.held_by_breaker = True
-                return report
-            note = self._claim_next_note()
-            if note is None:
-                break
-            self._send_note(note, report)
-        return report
+            send(claim, report)
+        return True
 
     # -- no upstream -----------------------------------------------------------------------------
 
