@@ -1,6 +1,6 @@
 """Rasa custom actions: thin translations between the conversation and the billing domain (bot.*).
 
-  actions.customer   who is asking (token from message metadata, verified every turn)
+  actions.customer   who is asking (the caller the channel verified, bot/caller.py)
   actions.base       the base class for actions that show a verified customer's data
   actions.invoices   invoices, lines, balance, due dates, payments, bill changes
   actions.account    subscription suspension and the collections policy

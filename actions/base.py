@@ -53,7 +53,7 @@ class CustomerAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         settings = load_settings()
-        caller = identify(tracker, settings)
+        caller = identify(tracker)
         if not caller.verified:
             dispatcher.utter_message(response=caller.problem)
             return []
@@ -124,7 +124,7 @@ class CustomerFormValidation(FormValidationAction, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         settings = load_settings()
-        caller = identify(tracker, settings)
+        caller = identify(tracker)
         # Ending the form, nothing is kept: a later form must not inherit these answers.
         end_form = [SlotSet(REQUESTED_SLOT, None), *(SlotSet(slot, None) for slot in self.domain_slots(domain))]
         if not caller.verified:

@@ -1,23 +1,15 @@
-"""Who is asking: the customer token in the message metadata, verified on every turn."""
+"""Who is asking: the caller the channel verified (bot/caller.py), read from the message metadata."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from rasa_sdk import Tracker
 
-from bot.config import Settings
-from bot.identity import TokenError, verify_token
-
-logger = logging.getLogger(__name__)
-
-TOKEN_METADATA_KEY = "customer_token"
-# `rasa shell` cannot send metadata; in development a customer can be named for it instead.
-SHELL_CHANNEL = "cmdline"
+from bot.caller import Caller
 
 
 @dataclass(frozen=True)
-class Caller:
+class CustomerCheck:
     customer_id: str | None
     problem: str | None  # response to send when there is no verified customer
 
@@ -26,21 +18,15 @@ class Caller:
         return self.customer_id is not None
 
 
-def _message_metadata(tracker: Tracker) -> dict:
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    return metadata if isinstance(metadata, dict) else {}
+def caller_of(tracker: Tracker) -> Caller:
+    """The caller behind the latest message. A turn the worker triggered carries none: anonymous."""
+    return Caller.from_metadata((tracker.latest_message or {}).get("metadata"))
 
 
-def identify(tracker: Tracker, settings: Settings) -> Caller:
-    """The verified customer behind the latest message, or the reason there is none."""
-    token = _message_metadata(tracker).get(TOKEN_METADATA_KEY)
-    if not token and settings.shell_customer and settings.environment != "production" \
-            and tracker.get_latest_input_channel() == SHELL_CHANNEL:
-        return Caller(settings.shell_customer, None)
-    try:
-        return Caller(verify_token(token, settings), None)
-    except TokenError as exc:
-        if exc.reason != "missing":
-            logger.info("rejected customer token for %s: %s", tracker.sender_id, exc.reason)
-        problem = "utter_sign_in_expired" if exc.reason == "expired" else "utter_sign_in_required"
-        return Caller(None, problem)
+def identify(tracker: Tracker) -> CustomerCheck:
+    """The verified customer behind the latest message, or the response that says why there is none."""
+    caller = caller_of(tracker)
+    if caller.is_customer:
+        return CustomerCheck(caller.customer_id, None)
+    problem = "utter_sign_in_expired" if caller.token_problem == "expired" else "utter_sign_in_required"
+    return CustomerCheck(None, problem)

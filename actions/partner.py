@@ -20,19 +20,17 @@ from bot.billing.invoices import customer_name, customer_named_in, partner_custo
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.escalation import records
-from bot.identity import Staff, TokenError, verify_staff_token
+from actions.customer import caller_of
+from bot.identity import Staff
 
 logger = logging.getLogger(__name__)
-STAFF_TOKEN_METADATA_KEY = "partner_token"
 PARTNER_SLOTS = ("partner_customer", "partner_problem", "partner_confirmed")
 
 
 def identify_staff(tracker: Tracker) -> Staff | None:
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    try:
-        return verify_staff_token(metadata.get(STAFF_TOKEN_METADATA_KEY) if isinstance(metadata, dict) else None)
-    except TokenError:
-        return None
+    """The partner staff member the channel verified, or None."""
+    caller = caller_of(tracker)
+    return Staff(caller.partner_id, caller.staff_name) if caller.is_staff else None
 
 
 def _latest_intent(tracker: Tracker) -> str | None:

@@ -16,21 +16,25 @@ from actions.render import Renderer
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.escalation import records
-from bot.identity import TokenError, customer_of_expired_token, verify_push_token
+from bot.caller import Caller
+from bot.identity import verify_push_token
 
 logger = logging.getLogger(__name__)
 
 
 def last_customer(tracker: Tracker) -> str | None:
-    """The customer who last signed a message in this conversation (their token may have expired
+    """The customer who last signed a message in this conversation (their sign-in may have expired
     since; it still says who is reading)."""
     for event in reversed(tracker.events):
-        token = ((event.get("metadata") or {}) if event.get("event") == "user" else {}).get("customer_token")
-        if token:
-            try:
-                return customer_of_expired_token(token)
-            except TokenError:
-                return None
+        if event.get("event") != "user":
+            continue
+        caller = Caller.from_metadata(event.get("metadata"))
+        if caller.is_customer:
+            return caller.customer_id
+        if caller.expired_customer_id:
+            return caller.expired_customer_id
+        if caller.token_problem == "invalid":
+            return None
     return None
 
 
@@ -66,6 +70,11 @@ class ActionAnnounceResolution(Action):
         if notice.params.get("kind") == "partner_report":
             # Staff reported it for a customer: they close the loop with the customer themselves.
             dispatcher.utter_message(text=text + " Please let the customer know.")
+            try:  # staff on REST see it on their next turn: once shown here, it is not shown again
+                with session_scope(settings.database_url) as session:
+                    records.mark_shown(session, notice.customer_id, notice.id)
+            except SQLAlchemyError:
+                logger.exception("could not record that the resolution of %s was shown", reference)
             return nothing
         dispatcher.utter_message(text=text)
         return []

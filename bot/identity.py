@@ -1,8 +1,8 @@
 """Customer tokens: short-lived JWTs whose subject is the customer id.
 
 The widget on a partner's site gets one from the partner's backend after sign-in and sends it
-as `metadata.customer_token` with every message; the actions verify it on every turn that
-touches billing data. HS256 is pinned: a token signed any other way (or `alg: none`) fails.
+as `metadata.customer_token` with every message; the channel verifies it on every message and
+passes on only the verified identity (bot/caller.py). HS256 is pinned: a token signed any other way (or `alg: none`) fails.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ ISSUER = "billing-help-desk"
 CUSTOMER_AUDIENCE = "customer"
 STAFF_AUDIENCE = "partner-staff"
 PUSH_AUDIENCE = "escalation-push"
+MAX_TOKEN_CHARS = 4096  # ours are about 250; a huge one is never worth decoding
 
 
 class TokenError(Exception):
@@ -43,6 +44,8 @@ def _decode(token: object, audience: str, settings: Settings | None, verify_exp:
     """The claims of a token of ours for `audience`, or TokenError (missing, expired, invalid)."""
     if not token or not isinstance(token, str):
         raise TokenError("missing")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise TokenError("invalid")
     settings = settings or load_settings()
     try:
         return jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,
@@ -51,6 +54,8 @@ def _decode(token: object, audience: str, settings: Settings | None, verify_exp:
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("expired") from exc
     except jwt.InvalidTokenError as exc:
+        raise TokenError("invalid") from exc
+    except Exception as exc:  # noqa: BLE001  e.g. UnicodeEncodeError on a lone surrogate: still just invalid
         raise TokenError("invalid") from exc
 
 

@@ -9,6 +9,8 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.caller import CALLER_KEY, resolve_caller
+from bot.config import load_settings
 from bot.db import reset_engine, session_scope
 from bot.db.migrate import upgrade
 from bot.identity import issue_token
@@ -39,7 +41,6 @@ def db_url(seeded_db_template, tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("BOT_TODAY", TODAY.isoformat())
     monkeypatch.setenv("BOT_TOKEN_SECRET", TEST_SECRET)
     monkeypatch.setenv("BOT_LOCALE", "en_US")
-    monkeypatch.delenv("BOT_SHELL_CUSTOMER", raising=False)
     monkeypatch.delenv("BOT_CURRENCY_DISPLAY", raising=False)
     yield url
     reset_engine()
@@ -56,10 +57,15 @@ def token_for(db_url):
     return lambda customer_id: issue_token(customer_id)
 
 
+def verified_metadata(**tokens: str) -> dict[str, Any]:
+    """The metadata the channel passes on for a message that came with these tokens."""
+    return {CALLER_KEY: resolve_caller(tokens, load_settings()).to_metadata()}
+
+
 def make_tracker(text: str = "", intent: str = "ask_invoice", entities: list[dict[str, Any]] | None = None,
                  token: str | None = None, slots: dict[str, Any] | None = None, channel: str = "rest",
                  intent_ranking: list[dict[str, Any]] | None = None) -> Tracker:
-    metadata = {"customer_token": token} if token else {}
+    metadata = verified_metadata(customer_token=token) if token else {}
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.99},
               "intent_ranking": intent_ranking or [{"name": intent, "confidence": 0.99}],
               "entities": entities or [], "metadata": metadata}

@@ -411,6 +411,25 @@ def pending_notifications(
     return [NotificationView.of(row, reference) for row, reference in session.execute(stmt)]
 
 
+def pending_partner_reports(session: Session, conversation_id: str, partner_id: str) -> list[NotificationView]:
+    """Resolutions of what partner staff reported from this conversation that it has not seen yet.
+
+    Staff on a channel that cannot push (REST) see them on their next turn there."""
+    stmt = (
+        select(CustomerNotification, Escalation.reference)
+        .join(Escalation, Escalation.id == CustomerNotification.escalation_id)
+        .where(
+            CustomerNotification.conversation_id == conversation_id,
+            Escalation.partner_id == partner_id,
+            Escalation.kind == "partner_report",
+            CustomerNotification.delivered_at.is_(None),
+            CustomerNotification.shown_at.is_(None),
+        )
+        .order_by(CustomerNotification.created_at, CustomerNotification.id)
+    )
+    return [NotificationView.of(row, reference) for row, reference in session.execute(stmt)]
+
+
 def _customer_notification(
     session: Session, customer_id: str, notification_id: int
 ) -> tuple[CustomerNotification, Escalation] | None:

@@ -165,16 +165,12 @@ async def test_database_down_gets_a_clear_answer(token_for, monkeypatch, tmp_pat
     assert [m["response"] for m in messages] == ["utter_billing_unavailable"]
 
 
-async def test_shell_customer_only_on_the_shell_channel(db_url, monkeypatch):
-    monkeypatch.setenv("BOT_SHELL_CUSTOMER", "C-1001")
-    shell = texts((await run_action(ActionShowBalance(), make_tracker("balance", channel="cmdline")))[0])
-    assert "CNY 9,615.50" in shell
-    rest = (await run_action(ActionShowBalance(), make_tracker("balance", channel="rest")))[0]
-    assert rest[0]["response"] == "utter_sign_in_required"
-    monkeypatch.setenv("BOT_ENV", "production")
-    monkeypatch.setenv("BOT_TOKEN_SECRET", "x" * 40)
-    prod = (await run_action(ActionShowBalance(), make_tracker("balance", channel="cmdline")))[0]
-    assert prod[0]["response"] == "utter_sign_in_required"
+async def test_a_caller_the_client_wrote_itself_is_not_trusted_without_the_channel(token_for):
+    # The channel verifies the token and writes metadata["caller"]; a token that fails leaves an
+    # anonymous caller, whatever else the metadata says.
+    tracker = make_tracker("balance", token="eyJhbGciOiJIUzI1NiJ9.e30.forged")
+    messages, _ = await run_action(ActionShowBalance(), tracker)
+    assert messages[0]["response"] == "utter_sign_in_required"
 
 
 async def test_several_invoices_in_one_month_are_all_named(token_for, session):

@@ -7,13 +7,13 @@ from actions.partner import ActionSubmitPartnerEscalation, ValidatePartnerEscala
 from bot.db import session_scope
 from bot.escalation.models import Escalation
 from bot.identity import issue_staff_token
-from tests.conftest import make_tracker, texts
+from tests.conftest import make_tracker, texts, verified_metadata
 
 
 def staff_tracker(text, token, slots=None, intent="partner_escalate"):
     base = make_tracker(text, intent=intent, slots=slots)
     state = base.current_state()
-    state["latest_message"]["metadata"] = {"partner_token": token} if token else {}
+    state["latest_message"]["metadata"] = verified_metadata(partner_token=token) if token else {}
     return Tracker.from_dict(state)
 
 

@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import bot.escalation.models  # noqa: F401  (registers the tables on Base.metadata)
+import bot.conversations.ownership  # noqa: F401
 from bot.config import ConfigError, load_escalation_settings
 from bot.db import get_engine
 from bot.db.models import Base

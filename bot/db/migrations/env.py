@@ -5,6 +5,7 @@ from bot.config import load_settings
 from bot.db.engine import get_engine
 from bot.db.models import Base
 import bot.escalation.models  # noqa: F401
+import bot.conversations.ownership  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata

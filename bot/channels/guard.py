@@ -1,0 +1,138 @@
+"""What an incoming message must look like before it reaches the assistant, on any channel.
+
+Why: one malformed sender id used to exit the Rasa server (the SQL tracker store cannot store a
+lone surrogate), 100 KB of text drove it past 15 GB of memory, and user-typed `/restart` silently
+wiped a conversation. Everything here is a plain function over plain values, so every channel
+(REST today, the widget's socket next) applies the same rules, and tests call them directly.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import ChannelSettings
+
+# Conversation ids are chosen by clients: keep them to characters every store and log handles.
+SENDER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+# Rasa reads "/intent{...}" as an intent given directly (what buttons send). These intents are
+# Rasa's own or ours to send, never a user's: typed, they would restart or rewind the conversation,
+# or fake a message from the escalation worker.
+RESERVED_INTENTS = frozenset({"restart", "session_start", "back", "nlu_fallback"})
+RESERVED_INTENT_PREFIX = "external_"
+_COMMAND = re.compile(r"\s*/+\s*([^\s{@/]*)")
+_KEEP_CONTROLS = {"\n", "\t"}
+
+
+class Rejected(Exception):
+    """The request is malformed: answered with `status` and a JSON error, and nothing is processed."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    sender_id: str
+    text: str  # cleaned; empty when too_long (the text is not kept)
+    metadata: dict[str, Any]
+    too_long: bool
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def check_sender_id(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise Rejected(400, "invalid_sender", "'sender' must be a non-empty string.")
+    if not SENDER_ID_PATTERN.fullmatch(value):
+        raise Rejected(400, "invalid_sender", "'sender' must be 1-128 characters: letters, digits and . _ : @ - "
+                                              "(starting with a letter or digit).")
+    return value
+
+
+def clean_text(value: object, limits: ChannelSettings) -> tuple[str, bool]:
+    """(the text without control characters, whether it is too long to be read)."""
+    if not isinstance(value, str):
+        raise Rejected(400, "invalid_message", "'message' must be a string.")
+    if not _encodable(value):
+        raise Rejected(400, "invalid_message", "'message' is not valid Unicode text.")
+    if len(value) > limits.max_message_chars:
+        return "", True
+    text = "".join(ch for ch in value if ch in _KEEP_CONTROLS or unicodedata.category(ch)[0] != "C"
+                   or unicodedata.category(ch) == "Co")
+    text = text.strip()
+    if not text:
+        raise Rejected(400, "empty_message", "'message' must not be empty.")
+    return text, False
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if isinstance(value, dict):
+        return max([level, *(_depth(v, level + 1) for v in value.values())])
+    if isinstance(value, list):
+        return max([level, *(_depth(v, level + 1) for v in value)])
+    return level - 1 if level > 1 else 0
+
+
+def check_metadata(value: object, limits: ChannelSettings) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Rejected(400, "invalid_metadata", "'metadata' must be a JSON object.")
+    try:
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    except (UnicodeEncodeError, ValueError, RecursionError):
+        raise Rejected(400, "invalid_metadata", "'metadata' is not valid Unicode JSON.") from None
+    if size > limits.max_metadata_bytes:
+        raise Rejected(413, "metadata_too_large", f"'metadata' must be at most {limits.max_metadata_bytes} bytes.")
+    if _depth(value) > limits.max_metadata_depth:
+        raise Rejected(400, "metadata_too_deep", f"'metadata' must be nested at most {limits.max_metadata_depth} "
+                                                 "levels deep.")
+    return value
+
+
+def neutralise_commands(text: str, allowed_intents: set[str] | frozenset[str]) -> str:
+    """A typed "/restart" or "/EXTERNAL_..." is read as words, not obeyed. "/intent" payloads of the
+    domain's ordinary intents (what buttons send) pass."""
+    match = _COMMAND.match(text)
+    if match is None:
+        return text
+    intent = match.group(1)
+    if intent in allowed_intents and intent not in RESERVED_INTENTS \
+            and not intent.lower().startswith(RESERVED_INTENT_PREFIX):
+        return text
+    return text.lstrip().lstrip("/").lstrip() or text
+
+
+def parse_json_body(body: bytes, limits: ChannelSettings) -> dict[str, Any]:
+    if len(body) > limits.max_request_bytes:
+        raise Rejected(413, "request_too_large", f"The request body must be at most {limits.max_request_bytes} bytes.")
+    if not body.strip():
+        raise Rejected(400, "empty_body", "The request body is empty; send a JSON object with 'sender' and 'message'.")
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Rejected(400, "invalid_json", "The request body is not valid UTF-8 JSON.") from None
+    if not isinstance(parsed, dict):
+        raise Rejected(400, "invalid_body", "The request body must be a JSON object with 'sender' and 'message'.")
+    return parsed
+
+
+def inbound_from_rest(body: bytes, limits: ChannelSettings) -> Inbound:
+    """Check a REST request body: {"sender": ..., "message": ..., "metadata": {...}}."""
+    parsed = parse_json_body(body, limits)
+    sender_id = check_sender_id(parsed.get("sender"))
+    text, too_long = clean_text(parsed.get("message"), limits)
+    return Inbound(sender_id, text, check_metadata(parsed.get("metadata"), limits), too_long)

@@ -1,0 +1,148 @@
+"""The REST channel: POST /webhooks/rest/webhook {"sender", "message", "metadata"}.
+
+Replaces Rasa's stock `rest` channel (credentials.yml names this class) because that one
+- passes any body on, so a sender id with a lone surrogate exits the server, 100 KB of text eats
+  the machine, and a body that is not an object answers 500;
+- takes `input_channel` from the body, so a client could claim to be another channel;
+- stores the client's token in the tracker with every message;
+- answers `[]` when the action server is down, so the customer hears nothing.
+Here every request is checked (bot/channels/guard.py), the token is verified once and only the
+verified caller goes on (bot/caller.py), a conversation answers only its owner
+(bot/conversations/ownership.py), and every turn gets a reply.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.caller import CALLER_KEY, CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, Caller, resolve_caller
+from bot.channels.guard import Inbound, Rejected, inbound_from_rest, neutralise_commands
+from bot.config import ConfigError, load_channel_settings, load_settings
+from bot.conversations.ownership import claim
+from bot.db import session_scope
+from bot.escalation import records
+from bot.identity import CUSTOMER_AUDIENCE, issue_push_token
+from bot.integrations.rasa_api import RESOLVED_INTENT
+
+logger = logging.getLogger(__name__)
+
+# What the channel itself says, from the domain's responses (domain.yml), like every other reply.
+TOO_LONG = "utter_message_too_long"
+NOT_YOURS = "utter_conversation_not_yours"
+UNAVAILABLE = "utter_temporarily_unavailable"
+
+
+def _client_metadata(metadata: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """What is kept with the message: the verified caller, never the token, and never a caller
+    the client wrote itself."""
+    kept = {k: v for k, v in metadata.items() if k not in (CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, CALLER_KEY)}
+    return {**kept, CALLER_KEY: caller.to_metadata()}
+
+
+def _claimant(caller: Caller) -> tuple[str | None, bool]:
+    """(who speaks, whether that binds the conversation). A customer whose sign-in expired is
+    still the owner of their conversation (they are told to sign in again), but binds nothing."""
+    if caller.principal:
+        return caller.principal, True
+    if caller.expired_customer_id:
+        return f"{CUSTOMER_AUDIENCE}:{caller.expired_customer_id}", False
+    return None, False
+
+
+def _may_speak(database_url: str, conversation_id: str, caller: Caller) -> bool:
+    principal, binds = _claimant(caller)
+    with session_scope(database_url) as session:
+        return claim(session, conversation_id, principal, bind=binds)
+
+
+def _staff_news(database_url: str, conversation_id: str, partner_id: str) -> list[str]:
+    with session_scope(database_url) as session:
+        return [n.reference for n in records.pending_partner_reports(session, conversation_id, partner_id)]
+
+
+class BillingRestInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"  # keeps the URL /webhooks/rest/webhook
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                limits = load_channel_settings()
+                settings = load_settings()
+            except ConfigError:
+                logger.exception("channel settings")
+                return response.json({"error": "unavailable", "message": "The assistant is misconfigured."}, 503)
+            try:
+                inbound = inbound_from_rest(request.body or b"", limits)
+            except Rejected as exc:
+                logger.info("rejected a REST request: %s", exc.code)
+                return response.json(exc.body(), status=exc.status)
+            agent = request.app.ctx.agent
+            return response.json(await self._answer(agent, on_new_message, inbound, settings, limits))
+
+        return webhook
+
+    async def _answer(self, agent: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                      inbound: Inbound, settings: Any, limits: Any) -> list[dict[str, Any]]:
+        sender = inbound.sender_id
+        if inbound.too_long:
+            return [_reply(agent, sender, TOO_LONG, max_chars=limits.max_message_chars)]
+        caller = resolve_caller(inbound.metadata, settings)
+        try:
+            if not await asyncio.to_thread(_may_speak, settings.database_url, sender, caller):
+                logger.warning("refused a turn in %s from someone who does not own it", sender)
+                return [_reply(agent, sender, NOT_YOURS)]
+        except SQLAlchemyError:
+            # Without knowing who owns it, nobody may change a conversation: fail closed.
+            logger.exception("could not check who owns conversation %s", sender)
+            return [_reply(agent, sender, UNAVAILABLE)]
+        text = neutralise_commands(inbound.text, set(agent.domain.intents))
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
+                                             metadata=_client_metadata(inbound.metadata, caller)))
+            if caller.is_staff:
+                await self._show_staff_news(agent, collector, sender, caller, settings)
+        except Exception:  # noqa: BLE001  the customer gets an answer whatever broke
+            logger.exception("a turn failed in conversation %s", sender)
+        if not collector.messages:
+            # The action server is down or an action failed: Rasa itself goes on silently.
+            logger.warning("a turn in %s produced no reply; answering that it is unavailable", sender)
+            return [_reply(agent, sender, UNAVAILABLE)]
+        return collector.messages
+
+    @staticmethod
+    async def _show_staff_news(agent: Any, collector: CollectingOutputChannel, sender: str, caller: Caller,
+                               settings: Any) -> None:
+        """REST cannot push: the resolution of what staff reported from here is shown on their next
+        turn, through the same intent the worker pushes on channels that can."""
+        references = await asyncio.to_thread(_staff_news, settings.database_url, sender, caller.partner_id)
+        for reference in references:
+            async with agent.lock_store.lock(sender):
+                tracker = await agent.processor.fetch_tracker_and_update_session(sender)
+                if tracker.active_loop_name:
+                    return  # never in the middle of a form; it waits for a later turn
+                await agent.trigger_intent(
+                    intent_name=RESOLVED_INTENT, output_channel=collector, tracker=tracker,
+                    entities={"escalation_reference": reference,
+                              "push_token": issue_push_token(sender, reference, settings)})
+
+
+def _reply(agent: Any, recipient: str, response_name: str, **values: Any) -> dict[str, Any]:
+    variants = agent.domain.responses.get(response_name) or [{"text": ""}]
+    return {"recipient_id": recipient, "text": variants[0]["text"].format(**values)}

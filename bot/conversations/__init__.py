@@ -1,0 +1,1 @@
+"""Conversations: who owns one (bound on its first verified turn)."""
