@@ -6,12 +6,16 @@
   seed [--synthetic ...]       add the demo data (idempotent); optionally a large synthetic set
   model-name / model-path      the model name/path for the current training inputs
   model-ready                  exit 0 when that model exists, 1 when training is needed
+  status [--file var/status.json]  the launcher's processes; exit 1 when one is down or crash-looping
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from datetime import timedelta
+from pathlib import Path
+
+from bot.config import VAR_DIR
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -75,6 +79,14 @@ def _model(args: argparse.Namespace) -> int:
     return 0 if model_path().exists() else 1
 
 
+def _status(args: argparse.Namespace) -> int:
+    from bot.supervisor import describe_status
+
+    text, ok = describe_status(args.file)
+    print(text)
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Billing help desk commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     seed.set_defaults(func=_seed)
     for name in ("model-name", "model-path", "model-ready"):
         sub.add_parser(name).set_defaults(func=_model)
+    status = sub.add_parser("status", help="what the launcher (scripts/run.sh) is running")
+    status.add_argument("--file", type=Path, default=VAR_DIR / "status.json")
+    status.set_defaults(func=_status)
     args = parser.parse_args(argv)
     return args.func(args)
 

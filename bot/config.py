@@ -36,7 +36,6 @@ class Settings:
     today_override: date | None
     rasa_url: str
     rasa_api_token: str | None  # Rasa's HTTP API, used to push news into conversations
-    shell_customer: str | None  # development only: the customer `rasa shell` speaks as
     local_vianet: bool  # without VIANET_API_URL, run the local 21Vianet stand-in as the upstream
 
     def today(self) -> date:
@@ -79,7 +78,6 @@ def load_settings() -> Settings:
         today_override=today_override,
         rasa_url=env.get("RASA_URL", "http://localhost:5005"),
         rasa_api_token=env.get("RASA_API_TOKEN") or None,
-        shell_customer=env.get("BOT_SHELL_CUSTOMER") or None,
         local_vianet=env.get("BOT_LOCAL_VIANET", "true").lower() not in ("false", "0", "no"),
     )
 
@@ -207,4 +205,63 @@ def load_escalation_settings() -> EscalationSettings:
         contact_email=env.get("VIANET_CONTACT_EMAIL", "").strip() or None,
         notify_hook=notify_hook,
         crash_at=crash_at,
+    )
+
+
+# --- Channels: what a message may look like before it reaches the assistant -------------------
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    max_message_chars: int  # longer messages are answered "too long" and never reach NLU
+    max_metadata_bytes: int  # serialized; also keeps the tracker store bounded
+    max_metadata_depth: int
+    max_request_bytes: int  # a whole request body (also Sanic's limit on the Rasa server)
+
+
+def load_channel_settings() -> ChannelSettings:
+    return ChannelSettings(
+        max_message_chars=_positive_int("BOT_MAX_MESSAGE_CHARS", 2000),
+        max_metadata_bytes=_positive_int("BOT_MAX_METADATA_BYTES", 4096),
+        max_metadata_depth=_positive_int("BOT_MAX_METADATA_DEPTH", 4),
+        max_request_bytes=_positive_int("BOT_MAX_REQUEST_BYTES", 65536),
+    )
+
+
+# --- Launcher: supervising the processes and their logs -----------------------------------------
+
+
+@dataclass(frozen=True)
+class SupervisorSettings:
+    """How the launcher restarts a crashed process. Durations in seconds."""
+
+    restart_backoff_base: float  # wait before the first restart, doubling with each crash in the window
+    restart_backoff_cap: float  # ...but never longer than this
+    crash_window: float  # crashes are counted over this sliding window
+    crash_loop_threshold: int  # this many crashes in the window: reported as crash-looping (still retried)
+
+
+def load_supervisor_settings() -> SupervisorSettings:
+    return SupervisorSettings(
+        restart_backoff_base=_vianet_seconds("BOT_RESTART_BACKOFF_BASE", 1.0),
+        restart_backoff_cap=_vianet_seconds("BOT_RESTART_BACKOFF_CAP", 60.0),
+        crash_window=_vianet_seconds("BOT_CRASH_WINDOW_SECONDS", 300.0),
+        crash_loop_threshold=_positive_int("BOT_CRASH_LOOP_THRESHOLD", 5),
+    )
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """Bounds on what the processes write: one line, one file, how many old files."""
+
+    line_max: int  # characters; a longer line is cut with a marker (never a whole message body)
+    max_bytes: int  # a process's log file is rotated at this size
+    backups: int  # rotated files kept (<name>.log.1 ... .N)
+
+
+def load_log_settings() -> LogSettings:
+    return LogSettings(
+        line_max=_positive_int("BOT_LOG_LINE_MAX", 2000),
+        max_bytes=_positive_int("BOT_LOG_MAX_BYTES", 10 * 1024 * 1024),
+        backups=_positive_int("BOT_LOG_BACKUPS", 5),
     )

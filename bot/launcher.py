@@ -1,7 +1,10 @@
-"""Start every process of the assistant, wait until each answers, stop them all together.
+"""Start every process of the assistant, wait until each answers, keep them running, stop them all together.
 
 Used by the run command (scripts/run.sh), the end-to-end tests and the benchmark, so all
 three start the assistant the same way.
+
+Keeping them running (restarts with backoff, crash loops, rotated logs, the status file) is
+bot/supervisor.py; this module knows which processes the assistant is made of.
 """
 from __future__ import annotations
 
@@ -10,77 +13,31 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 
-from bot.config import REPO_ROOT, VAR_DIR, ConfigError, load_settings, load_vianet_settings
+from bot.config import (
+    REPO_ROOT,
+    VAR_DIR,
+    ConfigError,
+    LogSettings,
+    SupervisorSettings,
+    load_settings,
+    load_vianet_settings,
+)
+from bot.redaction import install
+from bot.supervisor import OWNER_ONLY_DIR, OWNER_ONLY_UMASK, Service, Supervisor, child_environment, restrict_to_owner
 
 logger = logging.getLogger(__name__)
 BIN = Path(sys.executable).parent
-MAX_RESTARTS = 5
-
-
-def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({
-        "RASA_TELEMETRY_ENABLED": "false",  # billing conversations never leave the machine
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
-        # The action server trusts the trackers it is sent: only the local Rasa server may reach it.
-        "SANIC_HOST": "127.0.0.1",
-    })
-    env.update(extra or {})
-    return env
 
 
 def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-@dataclass
-class Service:
-    name: str
-    command: list[str]
-    health_url: str | None  # None: a worker without HTTP; healthy while it runs
-    log_path: Path
-    port: int | None
-    process: subprocess.Popen | None = None
-    restarts: int = 0
-    started_at: float = 0.0
-
-    def start(self, env: dict[str, str]) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        self.started_at = time.monotonic()
-        log.close()
-
-    def healthy(self) -> bool:
-        if self.health_url is None:
-            return self.process is not None and self.process.poll() is None and time.monotonic() - self.started_at > 2
-        try:
-            return requests.get(self.health_url, timeout=2).ok
-        except requests.RequestException:
-            return False
-
-    def stop(self, grace: float = 10.0) -> None:
-        if not self.process or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        except ProcessLookupError:
-            pass
 
 
 @dataclass
@@ -94,9 +51,12 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     rasa_api_token: str = field(default_factory=lambda: load_settings().rasa_api_token or secrets.token_hex(16))
     services: list[Service] = field(default_factory=list)
+    supervisor_settings: SupervisorSettings | None = None  # default: read from the environment
+    log_settings: LogSettings | None = None
+    supervisor: Supervisor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        rasa, python = str(BIN / "rasa"), str(BIN / "python")
+        python = str(BIN / "python")
         # `env` (tests, benchmark) overrides the settings read from this process's environment.
         vianet = load_vianet_settings() if "VIANET_API_URL" not in self.env else None
         upstream = self.env["VIANET_API_URL"] if vianet is None else (vianet.base_url or "")
@@ -108,15 +68,17 @@ class Stack:
             self.env = {**self.env, "VIANET_API_URL": f"http://127.0.0.1:{self.vianet_port}", "VIANET_API_TOKEN": token}
         self.env = {"ESCALATION_NOTIFY_HOOK": "bot.integrations.rasa_api:push_resolution",
                     "RASA_URL": f"http://127.0.0.1:{self.rasa_port}", **self.env}
+        # Secrets reach the processes only through the environment (RASA_API_TOKEN, VIANET_API_TOKEN,
+        # BOT_TOKEN_SECRET), never as arguments: `ps` shows arguments to every user.
+        serve = [python, "-m", "bot.serve"]
         self.services = [
-            Service("action server", [rasa, "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+            Service("action server", [*serve, "actions", "--actions", "actions", "--port", str(self.action_port)],
                     f"http://127.0.0.1:{self.action_port}/health", self.log_dir / "actions.log", self.action_port),
-            # The HTTP API is on (a later issue pushes messages into conversations through it) but
-            # only with the token, and only on localhost.
-            Service("rasa server", [rasa, "run", "--model", str(self.model), "--port", str(self.rasa_port),
+            # The HTTP API is on (the worker pushes news into conversations through it) but only
+            # with the token (bot.serve adds it from RASA_API_TOKEN), and only on localhost.
+            Service("rasa server", [*serve, "rasa", "run", "--model", str(self.model), "--port", str(self.rasa_port),
                                     "--interface", "127.0.0.1", "--credentials", str(REPO_ROOT / "credentials.yml"),
-                                    "--endpoints", str(self.endpoints), "--enable-api",
-                                    "--auth-token", self.rasa_api_token],
+                                    "--endpoints", str(self.endpoints), "--enable-api"],
                     f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", self.log_dir / "rasa.log", self.rasa_port),
         ]
         if self.local_vianet:
@@ -126,64 +88,63 @@ class Stack:
                 f"http://127.0.0.1:{self.vianet_port}/_admin/health", self.log_dir / "vianet.log", self.vianet_port))
         self.services.append(Service("escalation worker", [python, "-m", "bot.escalation", "worker"], None,
                                      self.log_dir / "worker.log", None))
+        self.supervisor = Supervisor(self.services, settings=self.supervisor_settings, log_settings=self.log_settings,
+                                     status_path=self.status_path)
 
     @property
     def rest_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
 
     @property
+    def status_path(self) -> Path:
+        return self.log_dir.parent / "status.json"
+
+    @property
     def child_env(self) -> dict[str, str]:
         return child_environment({**self.env, "RASA_API_TOKEN": self.rasa_api_token})
 
     def start(self, timeout: float = 300.0) -> None:
+        """Start every service and wait until each answers; any failure stops them all."""
         busy = [f"{s.name} port {s.port}" for s in self.services if s.port and port_in_use(s.port)]
         if busy:
             raise RuntimeError(f"already in use: {', '.join(busy)}. Is the assistant already running?")
-        env = self.child_env
-        for service in self.services:
-            service.start(env)
-        deadline = time.monotonic() + timeout
-        pending = list(self.services)
-        while pending:
-            for service in list(pending):
-                if service.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError(f"{service.name} exited with code {service.process.returncode}; "
-                                       f"see {service.log_path}")
-                if service.healthy():
-                    pending.remove(service)
-            if pending and time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{', '.join(s.name for s in pending)} did not answer within {timeout:.0f}s")
-            time.sleep(0.5)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.log_dir, OWNER_ONLY_DIR)
+        self.supervisor.env = self.child_env
+        try:
+            self.supervisor.start_all()
+            self.supervisor.wait_until_running(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def supervise_once(self) -> None:
+        self.supervisor.supervise_once()
+
+    def start_supervisor(self, interval: float = 0.5) -> None:
+        self.supervisor.start_supervisor(interval)
+
+    def stop_supervisor(self) -> None:
+        self.supervisor.stop_supervisor()
 
     def stop(self) -> None:
-        for service in reversed(self.services):
-            service.stop()
+        self.supervisor.stop_all()
 
     def crashed(self) -> Service | None:
         return next((s for s in self.services if s.process and s.process.poll() is not None), None)
 
-    def restart(self, service: Service, timeout: float = 300.0) -> None:
-        """Start a crashed service again and wait until it answers."""
-        service.restarts += 1
-        service.start(self.child_env)
-        deadline = time.monotonic() + timeout
-        while not service.healthy():
-            if service.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{service.name} did not come back; see {service.log_path}")
-            time.sleep(0.5)
-
 
 def main() -> int:
-    from bot.identity import issue_token
+    os.umask(OWNER_ONLY_UMASK)  # databases, logs and state files: readable by their owner only
     from bot.model import model_path
 
     model = model_path()
     if not model.exists():
         print(f"No trained model at {model}; run scripts/run.sh, which trains one.", file=sys.stderr)
         return 1
+    restrict_to_owner(VAR_DIR)
     try:
+        install()
         stack = Stack(model=model)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
@@ -199,36 +160,26 @@ def main() -> int:
         signal.signal(signum, _stop)
     try:
         stack.start()
-        token = issue_token("C-1001")
         vianet_help = (f"Escalations go to the local 21Vianet API at {stack.env['VIANET_API_URL']} (a stand-in for the "
                        "real one). Close a ticket there with:\n  .venv/bin/python -m devservers.vianet close <id> "
                        f"--url {stack.env['VIANET_API_URL']}\nPartner-staff queue: .venv/bin/python -m bot.escalation queue"
                        if stack.local_vianet else
                        f"Escalations go to {stack.env.get('VIANET_API_URL') or 'the partner-staff queue (no 21Vianet API)'}.")
         print(f"""
-The billing assistant is ready. Logs: {stack.log_dir}
+The billing assistant is ready. Logs: {stack.log_dir}  Status: .venv/bin/python -m bot status
 
 Talk to it over REST as the demo customer Contoso Ltd (C-1001):
   TOKEN=$(.venv/bin/python -m bot token C-1001)
   curl -s localhost:5005/webhooks/rest/webhook -H 'Content-Type: application/json' \\
     -d '{{"sender": "demo-1", "message": "what is my balance?", "metadata": {{"customer_token": "'$TOKEN'"}}}}'
 
-A token for Contoso, valid for an hour:
-  {token}
 Other demo customers: C-1002 Fabrikam (suspended), C-1003 Northwind (paid twice), C-1004 Tailspin.
 {vianet_help}
-Press Ctrl-C to stop everything.""", flush=True)
+A process that stops is restarted (conversations are kept in var/). Press Ctrl-C to stop everything.""",
+              flush=True)
         while True:
-            crashed = stack.crashed()
-            if crashed:
-                if crashed.restarts >= MAX_RESTARTS:
-                    print(f"{crashed.name} keeps stopping; see {crashed.log_path}. Stopping.", file=sys.stderr)
-                    return 1
-                print(f"{crashed.name} stopped unexpectedly (code {crashed.process.returncode}); restarting it. "
-                      f"Conversations are kept (tracker store in var/).", file=sys.stderr, flush=True)
-                stack.restart(crashed)
-                print(f"{crashed.name} is back.", flush=True)
-            time.sleep(1)
+            stack.supervise_once()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
         return 0

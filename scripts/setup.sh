@@ -56,5 +56,7 @@ grep -q RASA_TELEMETRY_ENABLED "$VENV/bin/activate" || \
   printf '\n# billing help desk: never send telemetry\nexport RASA_TELEMETRY_ENABLED=false\nexport TF_CPP_MIN_LOG_LEVEL=2\n' >> "$VENV/bin/activate"
 
 "$PY" -m bot.nlp.build
+# var/ holds the databases and logs: its owner's only, files from before this rule included.
+mkdir -p var && chmod -R u=rwX,go= var
 "$PY" -m bot migrate
 "$PY" -m bot seed

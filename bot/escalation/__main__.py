@@ -25,7 +25,9 @@ def _when(value: datetime | None) -> str:
 
 def _worker(args: argparse.Namespace) -> int:
     from bot.escalation.worker import load_notify_hook, run_worker
+    from bot.redaction import install
 
+    install()  # no token or secret in the worker's log
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     notify = load_notify_hook(args.notify_hook) if args.notify_hook else None
     return run_worker(notify=notify, once=args.once)
