@@ -87,6 +87,12 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _chat(args: argparse.Namespace) -> int:
+    from bot.chat import chat
+
+    return chat(args.url, customer_id=args.customer_id, staff=(args.staff[0], args.staff[1]) if args.staff else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Billing help desk commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("partner_id")
     staff.add_argument("name")
     staff.set_defaults(func=_staff_token)
+    talk = sub.add_parser("chat", help="talk to the running assistant in this terminal, signed in")
+    talk.add_argument("customer_id", nargs="?", help="speak as this customer (e.g. C-1001); omit for anonymous")
+    talk.add_argument("--staff", nargs=2, metavar=("PARTNER_ID", "NAME"), help="speak as partner staff instead")
+    talk.add_argument("--url", default="http://127.0.0.1:5005/webhooks/rest/webhook")
+    talk.set_defaults(func=_chat)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
     seed = sub.add_parser("seed", help="seed demo data (idempotent)")
     seed.add_argument("--synthetic", action="store_true", help="also add a large synthetic data set")

@@ -232,3 +232,17 @@ def test_the_action_server_never_echoes_what_it_was_sent(stack):
     answer = requests.post(f"http://127.0.0.1:{stack.action_port}/webhook",
                            json=[{"tracker": {"latest_message": {"text": "private words"}}}], timeout=10)
     assert answer.status_code == 500 and "private words" not in answer.text
+
+
+def test_the_terminal_chat_speaks_through_the_real_channel_as_a_signed_in_customer(stack):
+    # What replaced the BOT_SHELL_CUSTOMER shortcut: a token is minted for each turn and sent over REST.
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "C-1001", "--url", stack.rest_url],
+                            input="what is my balance?\n", capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "BOT_TOKEN_SECRET": TEST_SECRET})
+    assert result.returncode == 0, result.stderr
+    assert "bot> " in result.stdout and "CNY 9,615.50" in result.stdout
+    assert "eyJ" not in result.stdout
