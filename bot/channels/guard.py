@@ -78,12 +78,16 @@ def clean_text(value: object, limits: ChannelSettings) -> tuple[str, bool]:
     return text, False
 
 
-def _depth(value: Any, level: int = 1) -> int:
-    if isinstance(value, dict):
-        return max([level, *(_depth(v, level + 1) for v in value.values())])
-    if isinstance(value, list):
-        return max([level, *(_depth(v, level + 1) for v in value)])
-    return level - 1 if level > 1 else 0
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Is `value` nested more than `limit` containers deep? Iterative, and stops at the limit, so
+    any depth the JSON parser accepted is measured without recursion."""
+    level = [value]
+    for _ in range(limit + 1):
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in (node.values() if isinstance(node, dict) else node)]
+        if not level:
+            return False
+    return True
 
 
 def check_metadata(value: object, limits: ChannelSettings) -> dict[str, Any]:
@@ -97,7 +101,7 @@ def check_metadata(value: object, limits: ChannelSettings) -> dict[str, Any]:
         raise Rejected(400, "invalid_metadata", "'metadata' is not valid Unicode JSON.") from None
     if size > limits.max_metadata_bytes:
         raise Rejected(413, "metadata_too_large", f"'metadata' must be at most {limits.max_metadata_bytes} bytes.")
-    if _depth(value) > limits.max_metadata_depth:
+    if _deeper_than(value, limits.max_metadata_depth):
         raise Rejected(400, "metadata_too_deep", f"'metadata' must be nested at most {limits.max_metadata_depth} "
                                                  "levels deep.")
     return value

@@ -118,3 +118,15 @@ def test_button_payloads_of_ordinary_intents_pass(payload):
 
 def test_plain_text_is_untouched():
     assert neutralise_commands("what's my balance / due date?", DOMAIN_INTENTS) == "what's my balance / due date?"
+
+
+def test_metadata_nested_far_past_the_limit_within_the_size_cap_is_a_400():
+    deep: dict = {}
+    node = deep
+    for _ in range(500):  # about 3.5 KB: under the size cap
+        node["a"] = {}
+        node = node["a"]
+    with pytest.raises(Rejected) as caught:
+        check_metadata(deep, LIMITS)
+    assert caught.value.code == "metadata_too_deep"
+    assert check_metadata({"a": [1, {"b": [2]}]}, LIMITS) == {"a": [1, {"b": [2]}]}
