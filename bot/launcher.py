@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from bot.config import (
     REPO_ROOT,
     VAR_DIR,
