@@ -19,7 +19,7 @@ from actions.render import Renderer
 from bot.billing import disputes, invoices
 from bot.billing.charges import mentioned_charge
 from bot.billing.disputes import Assessment
-from bot.billing.parsing import INVOICE_ATTEMPT, INVOICE_NUMBER_FORMAT, normalize_invoice_number, parse_amount, parse_period
+from bot.billing.parsing import INVOICE_NUMBER_FORMAT, invoice_mention, normalize_invoice_number, parse_amount, parse_period
 from bot.escalation import records
 
 CLAIM_SLOTS = ("dispute_invoice", "dispute_charge", "dispute_details", "dispute_confirmed",
@@ -35,7 +35,6 @@ INVALID_ANSWERS_BEFORE_EXPLAINING = 2
 _COMPLAINT = re.compile(r"\b(never|didn'?t|did not|not ordered|wrong|cancell?ed|overcharged|too (high|much)|"
                         r"more than (we )?agreed|don'?t recogni[sz]e|not ours)\b", re.I)
 # Answering "which invoice?", a bare run of digits counts as an attempt too.
-_BARE_DIGITS = re.compile(r"\b\d{5,}\b")
 _SPECIAL_CHARGE_WORDS = [
     (disputes.ALREADY_PAID, re.compile(r"already paid|paid (it|this|that)|i paid|have paid|payment was made", re.I)),
     (disputes.CHARGED_TWICE, re.compile(r"twice|double|two times|duplicate", re.I)),
@@ -51,9 +50,9 @@ def reset_claim() -> list[dict[str, Any]]:
 
 def invoice_from_message(ctx: Context) -> str | None:
     """What the latest message names as an invoice: a number (any spelling) or a month."""
-    typed = ctx.entity("invoice_number")
-    if typed or (m := INVOICE_ATTEMPT.search(ctx.text) or _BARE_DIGITS.search(ctx.text)):
-        return typed or m.group(0)
+    mention = invoice_mention(ctx.text) or invoice_mention(ctx.entity("invoice_number"))
+    if mention:
+        return mention.number or mention.typed
     period_text = ctx.entity("billing_period")
     period = parse_period(period_text, ctx.today) if period_text else None
     if period:

@@ -11,7 +11,7 @@ from actions.base import Context, CustomerAction
 from actions.render import Renderer
 from bot.billing import invoices
 from bot.billing.charges import mentioned_charge
-from bot.billing.parsing import INVOICE_ATTEMPT, normalize_invoice_number, parse_period
+from bot.billing.parsing import invoice_mention, parse_period
 from bot.billing.views import InvoiceView
 
 FOCUS_SLOT = "focus_invoice"
@@ -25,12 +25,12 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
     Tells the customer when it can't be found; a foreign number gets the same answer as a
     missing one.
     """
-    typed = ctx.entity("invoice_number")
-    attempt = typed or (m.group(0) if (m := INVOICE_ATTEMPT.search(ctx.text)) else None)
-    if attempt:
-        number = normalize_invoice_number(attempt)
+    # The text first: the entity of a number typed with dashes or spaces is only a part of it.
+    mention = invoice_mention(ctx.text) or invoice_mention(ctx.entity("invoice_number"))
+    if mention:
+        number = mention.number
         if number is None:
-            dispatcher.utter_message(response="utter_invoice_number_malformed", typed=attempt.strip())
+            dispatcher.utter_message(response="utter_invoice_number_malformed", typed=mention.typed)
             return None
         found = invoices.find_invoice(ctx.session, ctx.customer_id, number)
         if found is None:
@@ -130,7 +130,7 @@ class ActionShowPaymentStatus(CustomerAction):
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         render = Renderer(ctx.settings)
-        if ctx.entity("invoice_number") or ctx.entity("billing_period") or INVOICE_ATTEMPT.search(ctx.text):
+        if ctx.entity("invoice_number") or ctx.entity("billing_period") or invoice_mention(ctx.text):
             inv = resolve_invoice(dispatcher, ctx, use_focus=False)
             if inv is None:
                 return []
@@ -191,7 +191,7 @@ class ActionHandleInform(CustomerAction):
         return "action_handle_inform"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        if not (ctx.entity("invoice_number") or ctx.entity("billing_period") or INVOICE_ATTEMPT.search(ctx.text)):
+        if not (ctx.entity("invoice_number") or ctx.entity("billing_period") or invoice_mention(ctx.text)):
             dispatcher.utter_message(response="utter_capabilities")
             return []
         return ActionShowInvoice().answer(dispatcher, ctx)

@@ -6,6 +6,7 @@ passes on only the verified identity (bot/caller.py). HS256 is pinned: a token s
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -21,6 +22,7 @@ CUSTOMER_AUDIENCE = "customer"
 STAFF_AUDIENCE = "partner-staff"
 PUSH_AUDIENCE = "escalation-push"
 MAX_TOKEN_CHARS = 4096  # ours are about 250; a huge one is never worth decoding
+_COMPACT_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class TokenError(Exception):
@@ -44,8 +46,8 @@ def _decode(token: object, audience: str, settings: Settings | None, verify_exp:
     """The claims of a token of ours for `audience`, or TokenError (missing, expired, invalid)."""
     if not token or not isinstance(token, str):
         raise TokenError("missing")
-    if len(token) > MAX_TOKEN_CHARS:
-        raise TokenError("invalid")
+    if len(token) > MAX_TOKEN_CHARS or not _COMPACT_JWT.fullmatch(token):
+        raise TokenError("invalid")  # base64 decoding would skip stray characters: refuse them here
     settings = settings or load_settings()
     try:
         return jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,

@@ -58,3 +58,13 @@ def test_only_development_may_use_the_built_in_secret(monkeypatch, environment):
     monkeypatch.delenv("BOT_TOKEN_SECRET", raising=False)
     with pytest.raises(ConfigError):
         load_settings()
+
+
+@pytest.mark.parametrize("junk", ["=", "´", "\U000c6da9", " ", "\n"])
+def test_a_real_token_with_a_stray_character_is_invalid(db_url, junk):
+    from bot.identity import issue_token
+
+    token = issue_token("C-1001")
+    for mutated in (token + junk, token[:40] + junk + token[40:]):
+        with pytest.raises(TokenError):
+            verify_token(mutated)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -14,11 +15,13 @@ _MONTHS = {name: number for number, names in enumerate([
 
 
 def normalize_invoice_number(text: str | None) -> str | None:
-    """`g 000 100 002` -> `G000100002`; None when it is not a G + nine digits number."""
-    if not text:
+    """`g 000 100 002`, `G-000-100-002`, `inv no. 000100002` -> `G000100002`; None when the text is
+    not exactly one invoice number."""
+    mention = invoice_mention(text)
+    if mention is None or mention.number is None:
         return None
-    compact = re.sub(r"[\s\-]", "", str(text)).upper()
-    return compact if re.fullmatch(r"G\d{9}", compact) else None
+    rest = (str(text).replace(mention.typed, " ", 1)).strip(" .#:-")
+    return mention.number if not re.search(r"[A-Za-z0-9]", re.sub(r"(?i)\b(invoice|inv|bill|no|number|nr)\b", "", rest)) else None
 
 
 def _shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
@@ -32,9 +35,58 @@ def previous_period(period: str) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-# Something a customer probably meant as an invoice number, valid or not (G000100002, g 000 100 002,
-# G12345): used to tell "that isn't a valid number" apart from "no number at all".
-INVOICE_ATTEMPT = re.compile(r"\b[Gg][\s-]?\d[\d\s-]{2,}\d\b|\b[Gg]\d{1,}\b")
+# How people write invoice numbers: G000100002, g 000 100 002, G-000-100-002, G 000-100-002,
+# "inv no. g000100001", "invoice #000100002" (no G), "invoice 000-100-002".
+_G_START = re.compile(r"(?<![A-Za-z0-9])[Gg][\s#:.-]{0,2}(?=\d)")
+_CUED_DIGITS = re.compile(r"(?i)(?:\b(?:invoice|inv|bill)s?\b\.?\s*(?:no\b\.?|number|num\b|nr\b\.?)?\s*[#:]?"
+                          r"|(?<![A-Za-z0-9])(?:no\.|nr\.|#))\s*(?=\d)")
+# Bare digits that look like an invoice number without its G: six or more in a row, or 000-100-002.
+_LONE_DIGITS = re.compile(r"(?<![\w.,/-])(?:\d{6,}|\d{3}[ -]\d{3}[ -]\d{3})(?![\d.,/])")
+_DIGIT_GROUP = re.compile(r"[ -]?(\d+)")
+INVOICE_DIGITS = 9
+
+
+@dataclass(frozen=True)
+class InvoiceMention:
+    typed: str  # as the customer wrote it
+    number: str | None  # G + nine digits, or None when it can't be one
+
+
+def _digits_from(text: str, start: int) -> tuple[str, int]:
+    """Digit groups from `start`, separated by one space or dash, while they fit in a number."""
+    digits, end = "", start
+    for match in _DIGIT_GROUP.finditer(text, start):
+        if match.start() != end or len(digits) + len(match.group(1)) > INVOICE_DIGITS and digits:
+            break
+        digits, end = digits + match.group(1), match.end()
+    return digits, end
+
+
+def invoice_mention(text: str | None) -> InvoiceMention | None:
+    """The first invoice number the text names, in any spelling; its `number` is None when what
+    was written can't be one (too few or too many digits). None when no number is named.
+
+    A G starts a number whatever follows; digits without it count after "invoice", "no." or "#"
+    (six or more, so "bill 09/2026" stays a month) or when they look like one on their own."""
+    if not text:
+        return None
+    found: list[tuple[int, str, str]] = []
+    for match in _G_START.finditer(text):
+        digits, end = _digits_from(text, match.end())
+        found.append((match.start(), text[match.start():end], digits))
+        break
+    for match in _CUED_DIGITS.finditer(text):
+        digits, end = _digits_from(text, match.end())
+        if len(digits) >= 6 and text[end:end + 1] != "/":
+            found.append((match.start(), text[match.start():end], digits))
+            break
+    if match := _LONE_DIGITS.search(text):
+        digits, end = _digits_from(text, match.start())
+        found.append((match.start(), text[match.start():end], digits))
+    if not found:
+        return None
+    _, typed, digits = min(found)
+    return InvoiceMention(typed.strip(), f"G{digits}" if len(digits) == INVOICE_DIGITS else None)
 
 
 def parse_period(text: str | None, today: date) -> str | None:

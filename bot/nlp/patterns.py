@@ -26,9 +26,9 @@ def patterns() -> list[dict]:
     return [
         # G000100002, g000100002
         {"label": INVOICE_NUMBER, "pattern": [{"TEXT": {"REGEX": r"^[Gg]\d{9}$"}}]},
-        # G 000100002, G000 100 002, g 000 100 002
-        {"label": INVOICE_NUMBER, "pattern": [{"TEXT": {"REGEX": r"^[Gg]\d{0,8}$"}},
-                                              {"TEXT": {"REGEX": r"^\d{1,9}$"}, "OP": "+"}]},
+        # G 000100002, G000 100 002, g 000 100 002, G000-100-002, G-000-100-002 (spaCy splits at the dashes)
+        {"label": INVOICE_NUMBER, "pattern": [{"TEXT": {"REGEX": r"^[Gg]-?\d{0,8}$"}},
+                                              {"TEXT": {"REGEX": r"^(-|\d{1,9})$"}, "OP": "+"}]},
         # 2026-09 (spaCy splits it into three tokens), 2026/09, 09/2026
         {"label": BILLING_PERIOD, "pattern": [year, {"TEXT": {"IN": ["-", "/"]}}, {"TEXT": {"REGEX": r"^(0?[1-9]|1[0-2])$"}}]},
         {"label": BILLING_PERIOD, "pattern": [{"TEXT": {"REGEX": r"^(19|20)\d{2}[-/](0?[1-9]|1[0-2])$"}}]},
