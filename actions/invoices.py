@@ -75,7 +75,7 @@ class ActionShowInvoice(CustomerAction):
         return "action_show_invoice"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        asked_for_specific = bool(ctx.entity("invoice_number") or ctx.entity("billing_period"))
+        asked_for_specific = bool(ctx.entity("invoice_number") or ctx.entity("billing_period") or invoice_mention(ctx.text))
         inv = resolve_invoice(dispatcher, ctx, use_focus=False)
         if inv is None:
             return []

@@ -214,6 +214,7 @@ def load_escalation_settings() -> EscalationSettings:
 @dataclass(frozen=True)
 class ChannelSettings:
     max_message_chars: int  # longer messages are answered "too long" and never reach NLU
+    analysed_chars: int  # of a shorter but long message, NLU reads this much, and the customer is told
     max_metadata_bytes: int  # serialized; also keeps the tracker store bounded
     max_metadata_depth: int
     max_request_bytes: int  # a whole request body (also Sanic's limit on the Rasa server)
@@ -221,7 +222,8 @@ class ChannelSettings:
 
 def load_channel_settings() -> ChannelSettings:
     return ChannelSettings(
-        max_message_chars=_positive_int("BOT_MAX_MESSAGE_CHARS", 2000),
+        max_message_chars=_positive_int("BOT_MAX_MESSAGE_CHARS", 8000),
+        analysed_chars=_positive_int("BOT_ANALYSED_MESSAGE_CHARS", 2000),
         max_metadata_bytes=_positive_int("BOT_MAX_METADATA_BYTES", 4096),
         max_metadata_depth=_positive_int("BOT_MAX_METADATA_DEPTH", 4),
         max_request_bytes=_positive_int("BOT_MAX_REQUEST_BYTES", 65536),

@@ -7,6 +7,7 @@ wiped a conversation. Everything here is a plain function over plain values, so 
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 import unicodedata
@@ -43,6 +44,16 @@ class Inbound:
     text: str  # cleaned; empty when too_long (the text is not kept)
     metadata: dict[str, Any]
     too_long: bool
+    cut: bool = False  # long, but not too long: only its questions, or its beginning, are read
+    questions_only: bool = False
+
+
+@dataclass(frozen=True)
+class CleanText:
+    text: str
+    too_long: bool = False
+    cut: bool = False
+    questions_only: bool = False  # a long message reduced to the questions in it
 
 
 def _encodable(value: str) -> bool:
@@ -62,20 +73,45 @@ def check_sender_id(value: object) -> str:
     return value
 
 
-def clean_text(value: object, limits: ChannelSettings) -> tuple[str, bool]:
-    """(the text without control characters, whether it is too long to be read)."""
+# Markup pasted from a web page or an e-mail: read as the words in it, never echoed back as markup.
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+
+
+def clean_text(value: object, limits: ChannelSettings) -> CleanText:
+    """The text without control characters or markup; beyond `analysed_chars` it is cut (at a word)."""
     if not isinstance(value, str):
         raise Rejected(400, "invalid_message", "'message' must be a string.")
     if not _encodable(value):
         raise Rejected(400, "invalid_message", "'message' is not valid Unicode text.")
     if len(value) > limits.max_message_chars:
-        return "", True
+        return CleanText("", too_long=True)
     text = "".join(ch for ch in value if ch in _KEEP_CONTROLS or unicodedata.category(ch)[0] != "C"
                    or unicodedata.category(ch) == "Co")
-    text = text.strip()
+    text = re.sub(r"[ \t]{2,}", " ", _TAG.sub(" ", html.unescape(text))).strip()
     if not text:
         raise Rejected(400, "empty_message", "'message' must not be empty.")
-    return text, False
+    if len(text) <= limits.analysed_chars:
+        return CleanText(text)
+    questions = questions_in(text, limits.analysed_chars)
+    if questions:
+        return CleanText(questions, cut=True, questions_only=True)
+    head = text[:limits.analysed_chars]
+    return CleanText(head.rsplit(None, 1)[0] if " " in head.strip() else head, cut=True)
+
+
+_SENTENCE = re.compile(r"(?:[^.!?。！？\n]|\.(?=\d))+[.!?。！？]*")  # "9,615.50" stays in one sentence
+
+
+def questions_in(text: str, limit: int) -> str:
+    """The questions of a long message, each once, up to `limit` characters: in a long e-mail the
+    question is what to answer, and the rest would drown it for the NLU."""
+    seen: list[str] = []
+    for sentence in (m.group(0).strip() for m in _SENTENCE.finditer(text)):
+        if sentence.endswith(("?", "？")) and sentence not in seen:
+            if sum(len(q) + 1 for q in seen) + len(sentence) > limit:
+                break
+            seen.append(sentence)
+    return " ".join(seen)
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -138,5 +174,6 @@ def inbound_from_rest(body: bytes, limits: ChannelSettings) -> Inbound:
     """Check a REST request body: {"sender": ..., "message": ..., "metadata": {...}}."""
     parsed = parse_json_body(body, limits)
     sender_id = check_sender_id(parsed.get("sender"))
-    text, too_long = clean_text(parsed.get("message"), limits)
-    return Inbound(sender_id, text, check_metadata(parsed.get("metadata"), limits), too_long)
+    cleaned = clean_text(parsed.get("message"), limits)
+    return Inbound(sender_id, cleaned.text, check_metadata(parsed.get("metadata"), limits), cleaned.too_long,
+                   cleaned.cut, cleaned.questions_only)

@@ -30,11 +30,15 @@ from bot.db import session_scope
 from bot.escalation import records
 from bot.identity import CUSTOMER_AUDIENCE, issue_push_token
 from bot.integrations.rasa_api import RESOLVED_INTENT
+from bot.nlp.language import mostly_chinese
 
 logger = logging.getLogger(__name__)
 
 # What the channel itself says, from the domain's responses (domain.yml), like every other reply.
 TOO_LONG = "utter_message_too_long"
+CUT = "utter_message_cut"
+QUESTIONS_READ = "utter_message_questions_read"
+ENGLISH_ONLY = "utter_english_only"
 NOT_YOURS = "utter_conversation_not_yours"
 UNAVAILABLE = "utter_temporarily_unavailable"
 
@@ -111,8 +115,15 @@ class BillingRestInput(InputChannel):
             # Without knowing who owns it, nobody may change a conversation: fail closed.
             logger.exception("could not check who owns conversation %s", sender)
             return [_reply(agent, sender, UNAVAILABLE)]
+        if mostly_chinese(inbound.text):  # until Chinese is understood: say so, in both languages
+            return [_reply(agent, sender, ENGLISH_ONLY)]
         text = neutralise_commands(inbound.text, set(agent.domain.intents))
         collector = CollectingOutputChannel()
+        if inbound.questions_only:  # said first: what follows answers only part of the message
+            collector.messages.append(_reply(agent, sender, QUESTIONS_READ, questions=_clip(inbound.text, 300)))
+        elif inbound.cut:
+            collector.messages.append(_reply(agent, sender, CUT, analysed_chars=limits.analysed_chars))
+        said_before = len(collector.messages)
         try:
             await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
                                              metadata=_client_metadata(inbound.metadata, caller)))
@@ -120,10 +131,10 @@ class BillingRestInput(InputChannel):
                 await self._show_staff_news(agent, collector, sender, caller, settings)
         except Exception:  # noqa: BLE001  the customer gets an answer whatever broke
             logger.exception("a turn failed in conversation %s", sender)
-        if not collector.messages:
+        if len(collector.messages) == said_before:
             # The action server is down or an action failed: Rasa itself goes on silently.
             logger.warning("a turn in %s produced no reply; answering that it is unavailable", sender)
-            return [_reply(agent, sender, UNAVAILABLE)]
+            collector.messages.append(_reply(agent, sender, UNAVAILABLE))
         return collector.messages
 
     @staticmethod
@@ -141,6 +152,10 @@ class BillingRestInput(InputChannel):
                     intent_name=RESOLVED_INTENT, output_channel=collector, tracker=tracker,
                     entities={"escalation_reference": reference,
                               "push_token": issue_push_token(sender, reference, settings)})
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(None, 1)[0] + "..."
 
 
 def _reply(agent: Any, recipient: str, response_name: str, **values: Any) -> dict[str, Any]:

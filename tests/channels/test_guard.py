@@ -3,12 +3,12 @@ import json
 
 import pytest
 
-from bot.channels.guard import Rejected, check_metadata, check_sender_id, clean_text, inbound_from_rest, \
+from bot.channels.guard import CleanText, Rejected, check_metadata, check_sender_id, clean_text, inbound_from_rest, \
     neutralise_commands
 from bot.config import ChannelSettings
 
-LIMITS = ChannelSettings(max_message_chars=2000, max_metadata_bytes=4096, max_metadata_depth=4,
-                         max_request_bytes=65536)
+LIMITS = ChannelSettings(max_message_chars=8000, analysed_chars=2000, max_metadata_bytes=4096,
+                         max_metadata_depth=4, max_request_bytes=65536)
 DOMAIN_INTENTS = {"greet", "affirm", "ask_invoice", "restart", "session_start", "back",
                   "EXTERNAL_escalation_resolved"}
 
@@ -67,16 +67,33 @@ def test_a_message_that_is_not_a_string_is_a_400(message):
 def test_text_with_a_lone_surrogate_is_a_400_and_control_characters_go():
     with pytest.raises(Rejected):
         clean_text("hi \udc80", LIMITS)
-    assert clean_text("what is\x00 my\x1b balance?\n", LIMITS) == ("what is my balance?", False)
-    assert clean_text("账单多少钱？", LIMITS) == ("账单多少钱？", False)
+    assert clean_text("what is\x00 my\x1b balance?\n", LIMITS).text == "what is my balance?"
+    assert clean_text("账单多少钱？", LIMITS).text == "账单多少钱？"
     with pytest.raises(Rejected) as caught:
         clean_text(" \x00\n ", LIMITS)
     assert caught.value.code == "empty_message"
 
 
-def test_a_long_message_is_marked_too_long_and_not_kept():
-    assert clean_text("a" * 2000, LIMITS) == ("a" * 2000, False)
-    assert clean_text("a" * 2001, LIMITS) == ("", True)
+def test_a_long_message_is_cut_at_a_word_and_a_too_long_one_not_kept():
+    assert clean_text("a" * 2000, LIMITS) == CleanText("a" * 2000)
+    long = "I'm writing about our account. " + "blah " * 1000
+    cut = clean_text(long, LIMITS)
+    assert cut.cut and cut.text.startswith("I'm writing about our account.") and len(cut.text) <= 2000
+    assert not cut.text.endswith("bla") and not cut.questions_only
+    email = ("Hello. We are closing the year. What is my balance? " + "Our auditors need figures. " * 80
+             + "What is my balance? And when is G000100002 due?")
+    read = clean_text(email, LIMITS)
+    assert (read.text, read.cut, read.questions_only) == (
+        "What is my balance? And when is G000100002 due?", True, True)
+    amount = clean_text("Hi. " * 600 + "Did you get my payment of CNY 9,615.50?", LIMITS)
+    assert amount.text == "Did you get my payment of CNY 9,615.50?"
+    assert clean_text("a" * 8001, LIMITS) == CleanText("", too_long=True)
+
+
+def test_markup_is_read_as_its_words():
+    assert clean_text("<p>What is my <b>balance</b>?</p>", LIMITS).text == "What is my balance ?"
+    assert clean_text("&lt;script&gt;alert(1)&lt;/script&gt; my invoice", LIMITS).text == "alert(1) my invoice"
+    assert clean_text("I paid < 500 and > 300", LIMITS).text == "I paid < 500 and > 300"
 
 
 @pytest.mark.parametrize("metadata", [[], "token", 5, True])

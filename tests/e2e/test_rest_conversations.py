@@ -61,3 +61,36 @@ def test_malformed_message_gets_a_clear_error_and_the_server_keeps_working(stack
     bad = requests.post(stack.rest_url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=30)
     assert 400 <= bad.status_code < 500
     assert "CNY 9,615.50" in text_of(chat("what is my balance?", token=issue_token("C-1001")))
+
+
+@pytest.mark.parametrize("typed, number", [
+    ("show me G000-100-002", "G000100002"), ("can I see invoice G 000-100-001", "G000100001"),
+    ("inv no. g000100001", "G000100001"), ("invoice #000100002 please", "G000100002"),
+])
+def test_invoice_numbers_in_the_ways_people_write_them(chat, typed, number):
+    reply = text_of(chat(typed, token=issue_token("C-1001")))
+    assert f"Invoice {number} for" in reply, reply
+
+
+@pytest.mark.parametrize("typed", ["show me invoice 100002", "can I see invoice G12345"])
+def test_a_number_that_cannot_be_an_invoice_is_said_so_not_swapped_for_another(chat, typed):
+    reply = text_of(chat(typed, token=issue_token("C-1001")))
+    assert "doesn't look like an invoice number" in reply and "G000100002 for" not in reply, reply
+
+
+def test_a_question_in_html_is_answered_and_no_markup_comes_back(chat):
+    reply = chat("<div><p>Hi team,</p><p>what is my <b>balance</b>?</p></div>", token=issue_token("C-1001"))
+    assert "CNY 9,615.50" in text_of(reply) and "<" not in text_of(reply)
+
+
+def test_a_long_message_is_read_from_its_beginning_and_the_customer_is_told(chat):
+    rambling = ("What is my balance? We're reconciling our accounts for the year-end close and our finance "
+                "team keeps asking me for numbers, so sorry for the long message. ") * 40  # about 6,000 characters
+    reply = text_of(chat(rambling, token=issue_token("C-1001")))
+    assert "answered the question in it: \"What is my balance?\"" in reply and "CNY 9,615.50" in reply
+
+
+@pytest.mark.parametrize("message", ["账单多少钱", "G000100002 这张发票为什么多了", "Azure 订阅被暂停了"])
+def test_a_message_in_chinese_gets_a_short_reply_in_both_languages(chat, message):
+    reply = text_of(chat(message, token=issue_token("C-1001")))
+    assert "只能用英文回答" in reply and "I can only answer in English for now" in reply
