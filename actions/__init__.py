@@ -2,7 +2,8 @@
 
   actions.customer   who is asking (the caller the channel verified, bot/caller.py)
   actions.base       the base class for actions that show a verified customer's data
-  actions.invoices   invoices, lines, balance, due dates, payments, bill changes
+  actions.invoices   invoices, lines, balance, overdue invoices, due dates, payment status, bill changes
+  actions.payments   what was paid in all, the credit it left, a payment not on record yet
   actions.account    subscription suspension and the collections policy
   actions.fallback   offering the likeliest topics when the model is unsure
   actions.render     the customer-facing wording of billing answers

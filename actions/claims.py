@@ -29,7 +29,8 @@ CLAIM_SLOTS = ("dispute_invoice", "dispute_charge", "dispute_details", "dispute_
 DIGRESSIONS = {"ask_balance", "ask_invoice", "ask_invoice_lines", "ask_due_date", "ask_payment_status",
                "ask_payment_methods", "ask_collections_policy", "subscription_suspended", "bot_challenge",
                "ask_capabilities", "request_human", "out_of_scope", "ticket_status", "greet", "thank",
-               "explain_charge", "cancel", "goodbye"}
+               "explain_charge", "cancel", "goodbye", "ask_overdue", "ask_payments_made", "ask_credit",
+               "payment_not_recorded", "ask_other_account", "staff_question"}
 INVALID_ANSWERS_BEFORE_EXPLAINING = 2
 # Words that say what is wrong with a charge, so a first message can carry the whole complaint.
 _COMPLAINT = re.compile(r"\b(never|didn'?t|did not|not ordered|wrong|cancell?ed|overcharged|too (high|much)|"

@@ -195,3 +195,14 @@ class ActionHandleInform(CustomerAction):
             dispatcher.utter_message(response="utter_capabilities")
             return []
         return ActionShowInvoice().answer(dispatcher, ctx)
+
+
+class ActionShowOverdue(CustomerAction):
+    def name(self) -> str:
+        return "action_show_overdue"
+
+    def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
+        overdue = invoices.overdue_invoices(ctx.session, ctx.customer_id, ctx.today)
+        bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
+        dispatcher.utter_message(text=Renderer(ctx.settings).overdue(overdue, bal))
+        return []

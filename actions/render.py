@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from bot.billing.invoices import Balance, BillChange
+from bot.billing.invoices import Balance, BillChange, PaymentsMade
 from bot.billing.parsing import previous_period
 from bot.billing.policy import CustomerPolicy, Suspension, add_business_days
 from bot.billing.charges import explain_charge
@@ -96,6 +96,81 @@ class Renderer:
         if bal.credit:
             text += (f"\nYou also have a credit of {self.money(bal.credit, bal.currency)} from a payment "
                      "received more than once; ask me for a refund if you'd like it back.")
+        return text
+
+    def overdue(self, overdue: list[InvoiceView], bal: Balance) -> str:
+        if not overdue:
+            text = "Nothing is overdue."
+            if bal.unpaid:
+                text += " " + " ".join(f"{inv.number} ({self.money(inv.outstanding, inv.currency)}) {self.is_due(inv)}."
+                                       for inv in bal.unpaid)
+            return text
+        total = sum((inv.outstanding for inv in overdue), Decimal("0.00"))
+        items = "\n".join(f"- {inv.number} ({self.month(inv.period)}): {self.money(inv.outstanding, inv.currency)}"
+                          f"{' still open of ' + self.money(inv.total, inv.currency) if inv.payments else ''}, "
+                          f"{self.days(inv.days_overdue(self.today))} overdue (it was due {self.day(inv.due_date)})"
+                          for inv in overdue)
+        head = ("1 invoice is overdue" if len(overdue) == 1
+                else f"{len(overdue)} invoices are overdue, {self.money(total, overdue[0].currency)} in all")
+        return f"{head}:\n{items}"
+
+    @staticmethod
+    def days(count: int) -> str:
+        return "1 day" if count == 1 else f"{count} days"
+
+    def payments_made(self, made: PaymentsMade) -> str:
+        if not made.count:
+            return "We have no payments from you on record yet."
+        count = "1 payment" if made.count == 1 else f"{made.count} payments"
+        items = []
+        for inv, paid in made.by_invoice:
+            note = ""
+            if inv.overpaid:
+                note = (f" (the invoice was {self.money(inv.total, inv.currency)}: "
+                        f"{self.money(inv.overpaid, inv.currency)} of it is a credit)")
+            elif not inv.is_paid:
+                note = f" (partly: {self.money(inv.outstanding, inv.currency)} of it is still open)"
+            items.append(f"- towards {inv.number} ({self.month(inv.period)}): {self.money(paid, inv.currency)}{note}")
+        last = made.last
+        return (f"You have paid {self.money(made.total, made.currency)} in all, in {count}:\n" + "\n".join(items)
+                + f"\nThe most recent: {self.money(last.amount, made.currency)} on {self.day(last.paid_on)} by "
+                  f"{METHOD_NAMES.get(last.method, last.method)} (reference {last.reference}).")
+
+    def credit(self, made: PaymentsMade) -> str:
+        overpaid = [inv for inv, _ in made.by_invoice if inv.overpaid]
+        if not overpaid:
+            return ("You have no credit on your account: we haven't received more than your invoices asked for. "
+                    "Ask me for your balance to see what is still open.")
+        items = "\n".join(f"- {self.money(inv.overpaid, inv.currency)} from {inv.number} ({self.money(inv.total, inv.currency)}), "
+                          f"paid {self.payment_dates(inv)}" for inv in overpaid)
+        return (f"You have a credit of {self.money(made.credit, made.currency)}:\n{items}\n"
+                "Ask me for a refund if you'd like it back.")
+
+    def payment_dates(self, inv: InvoiceView) -> str:
+        dates = [self.day(p.paid_on) for p in inv.payments]
+        twice = len(inv.payments) == 2 and all(p.amount == inv.total for p in inv.payments)
+        return ("twice, on " if twice else "on ") + " and ".join(dates)
+
+    def payment_not_recorded(self, bal: Balance, made: PaymentsMade, suspended: list[Suspension]) -> str:
+        if not bal.unpaid:
+            last = made.last
+            text = "All your invoices are paid"
+            if last:
+                text += (f": the most recent payment we recorded is {self.money(last.amount, made.currency)} on "
+                         f"{self.day(last.paid_on)} (reference {last.reference})")
+            return text + "."
+        open_items = ", ".join(f"{inv.number} ({self.money(inv.outstanding, inv.currency)})" for inv in bal.unpaid)
+        text = f"No payment for {open_items} is on record yet"
+        if made.last:
+            text += f"; the last payment we recorded was on {self.day(made.last.paid_on)}"
+        text += (". A bank transfer usually shows on your account within one business day of reaching the bank; "
+                 "Alipay and WeChat Pay within a few hours. Quoting the invoice number as the payment reference "
+                 "gets it matched fastest.")
+        for s in suspended:
+            restored_by = add_business_days(self.today, s.reactivation_business_days)
+            text += (f" Once the overdue {self.money(s.amount_to_restore, s.currency)} is recorded, your "
+                     f"{s.subscription} subscription is restored within {business_days(s.reactivation_business_days)}: "
+                     f"for a payment recorded today, by {self.day(restored_by)}.")
         return text
 
     def due_dates(self, bal: Balance) -> str:

@@ -172,6 +172,7 @@ Talk to it over REST as the demo customer Contoso Ltd (C-1001):
   curl -s localhost:5005/webhooks/rest/webhook -H 'Content-Type: application/json' \\
     -d '{{"sender": "demo-1", "message": "what is my balance?", "metadata": {{"customer_token": "'$TOKEN'"}}}}'
 
+Or chat in this terminal, signed in: .venv/bin/python -m bot chat C-1001
 Other demo customers: C-1002 Fabrikam (suspended), C-1003 Northwind (paid twice), C-1004 Tailspin.
 {vianet_help}
 A process that stops is restarted (conversations are kept in var/). Press Ctrl-C to stop everything.""",

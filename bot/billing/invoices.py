@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.billing.views import ZERO, InvoiceView
+from bot.billing.views import ZERO, InvoiceView, PaymentView
 from bot.db.models import Customer, Invoice
 
 
@@ -67,6 +67,45 @@ def balance(session: Session, customer_id: str, today: date, default_currency: s
         overdue=sum((v.outstanding for v in unpaid if v.due_date < today), ZERO),
         credit=sum((v.overpaid for v in views), ZERO),
         unpaid=unpaid,
+    )
+
+
+def overdue_invoices(session: Session, customer_id: str, today: date) -> list[InvoiceView]:
+    """Every invoice still (partly) unpaid after its due date, the longest overdue first."""
+    stmt = _invoices(customer_id).where(Invoice.due_date < today).order_by(Invoice.due_date, Invoice.number)
+    return [v for v in (InvoiceView.of(i) for i in session.scalars(stmt)) if not v.is_paid]
+
+
+def all_invoices(session: Session, customer_id: str) -> list[InvoiceView]:
+    stmt = _invoices(customer_id).order_by(Invoice.period.desc(), Invoice.issue_date.desc(), Invoice.number)
+    return [InvoiceView.of(i) for i in session.scalars(stmt)]
+
+
+@dataclass(frozen=True)
+class PaymentsMade:
+    currency: str
+    total: Decimal
+    count: int
+    by_invoice: tuple[tuple[InvoiceView, Decimal], ...]  # what was paid towards each invoice, newest first
+    last: PaymentView | None  # the most recent payment received
+
+    @property
+    def credit(self) -> Decimal:
+        """Money received beyond what the invoices asked for (a duplicate payment)."""
+        return sum((inv.overpaid for inv, _ in self.by_invoice), ZERO)
+
+
+def payments_made(session: Session, customer_id: str, default_currency: str = "CNY") -> PaymentsMade:
+    """Everything the customer has paid, per invoice (a payment is always made towards one)."""
+    views = all_invoices(session, customer_id)
+    paid = tuple((v, v.received) for v in views if v.payments)
+    payments = [p for v in views for p in v.payments]
+    return PaymentsMade(
+        currency=views[0].currency if views else default_currency,
+        total=sum((amount for _, amount in paid), ZERO),
+        count=len(payments),
+        by_invoice=paid,
+        last=max(payments, key=lambda p: (p.paid_on, p.reference), default=None),
     )
 
 

@@ -94,3 +94,26 @@ def test_a_long_message_is_read_from_its_beginning_and_the_customer_is_told(chat
 def test_a_message_in_chinese_gets_a_short_reply_in_both_languages(chat, message):
     reply = text_of(chat(message, token=issue_token("C-1001")))
     assert "只能用英文回答" in reply and "I can only answer in English for now" in reply
+
+
+@pytest.mark.parametrize("customer, message, expected", [
+    ("C-1002", "which of my invoices are overdue?", ["2 invoices are overdue", "G000200001", "56 days overdue",
+                                                      "G000200002", "25 days overdue"]),
+    ("C-1002", "what's overdue?", ["2 invoices are overdue"]),
+    ("C-1001", "how much have I paid in total?", ["You have paid CNY 8,240.00 in all"]),
+    ("C-1001", "what have I paid so far?", ["You have paid CNY 8,240.00 in all"]),
+    ("C-1003", "do I have any credit?", ["You have a credit of CNY 5,300.00"]),
+    ("C-1002", "I transferred the money this morning, why is my service still off?",
+     ["No payment for G000200001", "is on record yet", "for a payment recorded today, by"]),
+    ("C-1001", "what does Northwind owe?", ["only show the account you're signed in to"]),
+    ("C-1001", "which customers are overdue?", ["partner desk in Microsoft Teams and Slack"]),
+])
+def test_account_facts_customers_ask_for(chat, customer, message, expected):
+    reply = text_of(chat(message, token=issue_token(customer)))
+    for part in expected:
+        assert part in reply, reply
+
+
+def test_another_companys_account_never_shows_ours_instead(chat):
+    reply = text_of(chat("what's the balance of Fabrikam?", token=issue_token("C-1001")))
+    assert "CNY 9,615.50" not in reply and "only show the account you're signed in to" in reply
