@@ -11,10 +11,13 @@ from actions.base import Context, CustomerAction
 from actions.render import Renderer
 from bot.billing import invoices
 from bot.billing.charges import mentioned_charge
-from bot.billing.parsing import invoice_mention, parse_period
+from bot.billing.parsing import invoice_mention, parse_period, shift_period
+from bot.nlp.english import asks_for_all_invoices, months_from_focus, refers_back
 from bot.billing.views import InvoiceView
 
 FOCUS_SLOT = "focus_invoice"
+INVOICES_LISTED = 12  # a longer history is listed newest first, then "...and N older ones"
+QUESTION_SLOT = "last_invoice_question"  # which question a bare follow-up ("and October?") repeats
 _COMPARISON = re.compile(r"\b(than|compared|versus|vs\.?|since|from)\b", re.IGNORECASE)
 
 
@@ -52,17 +55,44 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
                                           f"{'s' if len(matches) > 2 else ''}.")
         return matches[0]
 
-    focus = ctx.tracker.get_slot(FOCUS_SLOT) if use_focus else None
-    if focus and (found := invoices.find_invoice(ctx.session, ctx.customer_id, focus)):
-        return found
+    # "the previous one", "two months back": counted from the invoice in focus (or the latest).
+    step = months_from_focus(ctx.text)
+    if step is not None:
+        anchor = _focused(ctx) or invoices.latest_invoice(ctx.session, ctx.customer_id)
+        if anchor is not None:
+            period = shift_period(anchor.period, step)
+            matches = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
+            if not matches:
+                dispatcher.utter_message(response="utter_no_invoice_for_period",
+                                         period=Renderer(ctx.settings).month(period))
+                return None
+            return matches[0]
+
+    focus = _focused(ctx) if use_focus else None
+    if focus:
+        return focus
     latest = invoices.latest_invoice(ctx.session, ctx.customer_id)
     if latest is None:
         dispatcher.utter_message(response="utter_no_invoices")
     return latest
 
 
-def _focus(inv: InvoiceView) -> list[dict[str, Any]]:
-    return [SlotSet(FOCUS_SLOT, inv.number)]
+def _focused(ctx: Context) -> InvoiceView | None:
+    """The invoice the conversation is about, re-checked against the verified customer."""
+    number = ctx.tracker.get_slot(FOCUS_SLOT)
+    return invoices.find_invoice(ctx.session, ctx.customer_id, number) if number else None
+
+
+def _about_one_invoice(ctx: Context) -> bool:
+    """Does the question name one invoice, or point at the one in focus ("when was that due?")?"""
+    return bool(ctx.entity("invoice_number") or ctx.entity("billing_period") or invoice_mention(ctx.text)
+                or months_from_focus(ctx.text) is not None
+                or (refers_back(ctx.text) and ctx.tracker.get_slot(FOCUS_SLOT)))
+
+
+def _focus(inv: InvoiceView, question: str) -> list[dict[str, Any]]:
+    """Remember the invoice and the question, for follow-ups ("and October?", "the previous one")."""
+    return [SlotSet(FOCUS_SLOT, inv.number), SlotSet(QUESTION_SLOT, question)]
 
 
 def _lines_button(inv: InvoiceView) -> list[dict[str, str]]:
@@ -75,13 +105,20 @@ class ActionShowInvoice(CustomerAction):
         return "action_show_invoice"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        asked_for_specific = bool(ctx.entity("invoice_number") or ctx.entity("billing_period") or invoice_mention(ctx.text))
+        if asks_for_all_invoices(ctx.text) and not invoice_mention(ctx.text):
+            every = invoices.all_invoices(ctx.session, ctx.customer_id)
+            if not every:
+                dispatcher.utter_message(response="utter_no_invoices")
+                return []
+            dispatcher.utter_message(text=Renderer(ctx.settings).invoice_list(every, INVOICES_LISTED))
+            return []
+        asked_for_specific = _about_one_invoice(ctx)
         inv = resolve_invoice(dispatcher, ctx, use_focus=False)
         if inv is None:
             return []
         lead = "Invoice" if asked_for_specific else "Your latest invoice is"
         dispatcher.utter_message(text=Renderer(ctx.settings).invoice_summary(inv, lead), buttons=_lines_button(inv))
-        return _focus(inv)
+        return _focus(inv, "invoice")
 
 
 class ActionShowInvoiceLines(CustomerAction):
@@ -93,7 +130,7 @@ class ActionShowInvoiceLines(CustomerAction):
         if inv is None:
             return []
         dispatcher.utter_message(text=Renderer(ctx.settings).invoice_lines(inv))
-        return _focus(inv)
+        return _focus(inv, "lines")
 
 
 class ActionShowBalance(CustomerAction):
@@ -111,14 +148,15 @@ class ActionShowDueDates(CustomerAction):
         return "action_show_due_dates"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        if ctx.entity("invoice_number") or ctx.entity("billing_period"):
-            inv = resolve_invoice(dispatcher, ctx, use_focus=False)
+        if _about_one_invoice(ctx):
+            inv = resolve_invoice(dispatcher, ctx, use_focus=True)
             if inv is None:
                 return []
             render = Renderer(ctx.settings)
             state = render.is_due(inv) if not inv.is_paid else f"was due {render.day(inv.due_date)} and is paid"
-            dispatcher.utter_message(text=f"{inv.number} ({render.money(inv.total, inv.currency)}) {state}.")
-            return _focus(inv)
+            dispatcher.utter_message(text=f"{inv.number} ({render.month(inv.period)}, "
+                                          f"{render.money(inv.total, inv.currency)}) {state}.")
+            return _focus(inv, "due")
         bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
         dispatcher.utter_message(text=Renderer(ctx.settings).due_dates(bal))
         return []
@@ -130,13 +168,13 @@ class ActionShowPaymentStatus(CustomerAction):
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         render = Renderer(ctx.settings)
-        if ctx.entity("invoice_number") or ctx.entity("billing_period") or invoice_mention(ctx.text):
-            inv = resolve_invoice(dispatcher, ctx, use_focus=False)
+        if _about_one_invoice(ctx):
+            inv = resolve_invoice(dispatcher, ctx, use_focus=True)
             if inv is None:
                 return []
             dispatcher.utter_message(text=f"{inv.number} ({render.month(inv.period)}, "
                                           f"{render.money(inv.total, inv.currency)}): {render.payment_state(inv)}")
-            return _focus(inv)
+            return _focus(inv, "payment")
         recent = invoices.recent_invoices(ctx.session, ctx.customer_id, limit=3)
         if not recent:
             dispatcher.utter_message(response="utter_no_invoices")
@@ -168,7 +206,7 @@ class ActionExplainBillChange(CustomerAction):
             dispatcher.utter_message(text=render.charge(change, charge))
         else:
             dispatcher.utter_message(text=render.bill_change(change))
-        return _focus(inv)
+        return _focus(inv, "change")
 
     @staticmethod
     def _named_charge(ctx: Context, inv: InvoiceView) -> tuple[str | None, InvoiceView]:
@@ -191,10 +229,12 @@ class ActionHandleInform(CustomerAction):
         return "action_handle_inform"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        if not (ctx.entity("invoice_number") or ctx.entity("billing_period") or invoice_mention(ctx.text)):
+        if not _about_one_invoice(ctx):
             dispatcher.utter_message(response="utter_capabilities")
             return []
-        return ActionShowInvoice().answer(dispatcher, ctx)
+        # "and October?" after "when was that due?" asks the same question about October.
+        follow_up = FOLLOW_UPS.get(ctx.tracker.get_slot(QUESTION_SLOT), ActionShowInvoice)
+        return follow_up().answer(dispatcher, ctx)
 
 
 class ActionShowOverdue(CustomerAction):
@@ -206,3 +246,7 @@ class ActionShowOverdue(CustomerAction):
         bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
         dispatcher.utter_message(text=Renderer(ctx.settings).overdue(overdue, bal))
         return []
+
+
+FOLLOW_UPS = {"invoice": ActionShowInvoice, "lines": ActionShowInvoiceLines, "due": ActionShowDueDates,
+              "payment": ActionShowPaymentStatus, "change": ActionExplainBillChange}

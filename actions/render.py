@@ -73,6 +73,25 @@ class Renderer:
         return (f"{lead} {inv.number} for {self.month(inv.period)}: {self.money(inv.total, inv.currency)}, "
                 f"issued {self.day(inv.issue_date)}. {self.payment_state(inv)}")
 
+    def invoice_list(self, all_invoices: list[InvoiceView], shown: int) -> str:
+        items = "\n".join(f"- {inv.number} ({self.month(inv.period)}): {self.money(inv.total, inv.currency)}, "
+                          f"{self.short_state(inv)}" for inv in all_invoices[:shown])
+        count = "1 invoice" if len(all_invoices) == 1 else f"{len(all_invoices)} invoices"
+        text = f"You have {count}, newest first:\n{items}"
+        if len(all_invoices) > shown:
+            text += (f"\n...and {len(all_invoices) - shown} older ones. Ask for one by number or month "
+                     f"(for example \"the invoice for {self.month(all_invoices[shown].period)}\").")
+        return text
+
+    def short_state(self, inv: InvoiceView) -> str:
+        if inv.overpaid:
+            return "paid more than once"
+        if inv.is_paid:
+            return "paid"
+        if inv.payments:
+            return f"partly paid, {self.money(inv.outstanding, inv.currency)} open, {self.due(inv)}"
+        return f"unpaid, {self.due(inv)}"
+
     def invoice_lines(self, inv: InvoiceView) -> str:
         lines = "\n".join(f"- {l.description}: {self.money(l.amount, inv.currency)}" for l in inv.lines)
         return (f"Invoice {inv.number} ({self.month(inv.period)}):\n{lines}\n"

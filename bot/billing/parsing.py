@@ -29,6 +29,12 @@ def _shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+def shift_period(period: str, months: int) -> str:
+    """`2026-10`, -2 -> `2026-08`."""
+    year, month = _shift_month(*(int(part) for part in period.split("-")), months)
+    return f"{year:04d}-{month:02d}"
+
+
 def previous_period(period: str) -> str:
     """`2026-01` -> `2025-12`."""
     year, month = _shift_month(*(int(part) for part in period.split("-")), -1)

@@ -16,7 +16,8 @@ async def test_latest_invoice(token_for):
     assert "Your latest invoice is G000100002 for October 2026: CNY 9,615.50" in reply
     assert "It hasn't been paid yet and is due November 30, 2026 (in 5 days)." in reply
     assert messages[0]["buttons"][0]["payload"] == '/ask_invoice_lines{"invoice_number":"G000100002"}'
-    assert events == [{"event": "slot", "timestamp": None, "name": "focus_invoice", "value": "G000100002"}]
+    assert events == [{"event": "slot", "timestamp": None, "name": "focus_invoice", "value": "G000100002"},
+                      {"event": "slot", "timestamp": None, "name": "last_invoice_question", "value": "invoice"}]
 
 
 @pytest.mark.parametrize("typed", ["G000100001", "g000100001", "G 000 100 001"])
@@ -184,3 +185,46 @@ async def test_several_invoices_in_one_month_are_all_named(token_for, session):
                            token=token_for("C-1001"))
     reply = texts((await run_action(ActionShowInvoice(), tracker))[0])
     assert reply.startswith("You have 2 invoices for October 2026. Here is G000100002; ask for G000100003 by number")
+
+
+def follow_up(text, intent, focus, question=None, entities=None, token=None):
+    return make_tracker(text, intent=intent, entities=entities, token=token,
+                        slots={"focus_invoice": focus, "last_invoice_question": question})
+
+
+async def test_that_and_it_mean_the_invoice_in_focus(token_for):
+    from actions.invoices import ActionShowDueDates, ActionShowPaymentStatus
+
+    token = token_for("C-1001")
+    due = texts((await run_action(ActionShowDueDates(), follow_up("and when was that due?", "ask_due_date",
+                                                                  "G000100001", token=token)))[0])
+    assert due == "G000100001 (September 2026, CNY 8,240.00) was due October 31, 2026 and is paid."
+    paid = texts((await run_action(ActionShowPaymentStatus(), follow_up("has it been paid?", "ask_payment_status",
+                                                                        "G000100001", token=token)))[0])
+    assert paid.startswith("G000100001 (September 2026, CNY 8,240.00): It is paid in full")
+    every = texts((await run_action(ActionShowDueDates(), follow_up("when are all my bills due?", "ask_due_date",
+                                                                    "G000100001", token=token)))[0])
+    assert every.startswith("G000100002 (October 2026, CNY 9,615.50) is due November 30, 2026")
+
+
+async def test_follow_ups_ask_the_same_question_about_another_invoice(token_for):
+    from actions.invoices import ActionHandleInform
+
+    token = token_for("C-1001")
+    october = texts((await run_action(ActionHandleInform(), follow_up(
+        "and October?", "inform", "G000100001", "due", [entity("billing_period", "October")], token)))[0])
+    assert october == "G000100002 (October 2026, CNY 9,615.50) is due November 30, 2026 (in 5 days)."
+    previous = texts((await run_action(ActionHandleInform(), follow_up(
+        "the previous one", "inform", "G000100002", "invoice", token=token)))[0])
+    assert previous.startswith("Invoice G000100001 for September 2026: CNY 8,240.00")
+    before = (await run_action(ActionHandleInform(), follow_up(
+        "and two months back?", "inform", "G000100002", "invoice", token=token)))[0]
+    assert before[0]["response"] == "utter_no_invoice_for_period" and before[0]["period"] == "August 2026"
+
+
+async def test_every_invoice_is_listed_newest_first(token_for):
+    reply = texts((await run_action(ActionShowInvoice(), make_tracker("show me every invoice I have",
+                                                                      token=token_for("C-1001"))))[0])
+    assert reply == ("You have 2 invoices, newest first:\n"
+                     "- G000100002 (October 2026): CNY 9,615.50, unpaid, due November 30, 2026 (in 5 days)\n"
+                     "- G000100001 (September 2026): CNY 8,240.00, paid")

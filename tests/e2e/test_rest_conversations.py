@@ -117,3 +117,26 @@ def test_account_facts_customers_ask_for(chat, customer, message, expected):
 def test_another_companys_account_never_shows_ours_instead(chat):
     reply = text_of(chat("what's the balance of Fabrikam?", token=issue_token("C-1001")))
     assert "CNY 9,615.50" not in reply and "only show the account you're signed in to" in reply
+
+
+def test_follow_ups_stay_on_the_invoice_in_focus_and_move_from_it(chat):
+    token = issue_token("C-1001")
+    assert "Invoice G000100001 for September 2026" in text_of(chat("could you bring up G000100001?", token=token))
+    due = text_of(chat("and when was that due?", token=token))
+    assert due == "G000100001 (September 2026, CNY 8,240.00) was due October 31, 2026 and is paid.", due
+    october = text_of(chat("what about October?", token=token))
+    assert october.startswith("G000100002 (October 2026, CNY 9,615.50) is due November 30, 2026"), october
+    back = text_of(chat("and the one before that?", token=token))
+    assert back.startswith("G000100001 (September 2026, CNY 8,240.00) was due October 31, 2026"), back
+
+
+def test_the_previous_invoice_after_the_latest(chat):
+    token = issue_token("C-1001")
+    assert "Your latest invoice is G000100002" in text_of(chat("what's my newest bill?", token=token))
+    previous = text_of(chat("the previous one", token=token))
+    assert previous.startswith("Invoice G000100001 for September 2026: CNY 8,240.00"), previous
+
+
+def test_every_invoice_is_listed(chat):
+    reply = text_of(chat("show me every invoice I have", token=issue_token("C-1001")))
+    assert reply.startswith("You have 2 invoices, newest first:") and "G000100001 (September 2026)" in reply

@@ -1,0 +1,45 @@
+"""English words that point back in a conversation: "that one", "the previous one", "two months back".
+
+Kept next to the English NLU (a second language gets a module of its own): the actions ask these
+questions, never match English words themselves.
+"""
+from __future__ import annotations
+
+import re
+
+# "when was that due?", "has it been paid?", "this invoice": one thing already talked about.
+_BACK_REFERENCE = re.compile(r"\b(that|it|this|the same)\b(?!\s+(?:month|year|week)s?\b)|\bthe (one|invoice|bill)\b", re.I)
+_PLURAL = re.compile(r"\b(all|every|each|my (bills|invoices)|them|they|those|these)\b", re.I)
+_NUMBER_WORDS = {"one": 1, "a": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4,
+                 "5": 5, "6": 6}
+_STEPS_BACK = re.compile(r"\b(one|a|two|three|four|five|six|[2-6])\s+months?\s+(back|before|earlier|prior)\b", re.I)
+_PREVIOUS = re.compile(r"\b(previous|prior|preceding|earlier)\s+(one|invoice|bill|month)\b|\b(the\s+)?one\s+before\b|"
+                       r"\bthe\s+month\s+before\b|\bbefore\s+that\b", re.I)
+_NEXT = re.compile(r"\b(next|following|later)\s+(one|invoice|bill|month)\b|\b(the\s+)?one\s+after\b|\bafter\s+that\b",
+                   re.I)
+
+
+def refers_back(text: str) -> bool:
+    """Does the message point at one thing already talked about (not "all my bills")?"""
+    return bool(_BACK_REFERENCE.search(text)) and not _PLURAL.search(text)
+
+
+def months_from_focus(text: str) -> int | None:
+    """How many months from the invoice in focus the message points: -1 for "the previous one",
+    -2 for "two months back", +1 for "the next one"; None when it points nowhere relative."""
+    if m := _STEPS_BACK.search(text):
+        return -_NUMBER_WORDS[m.group(1).lower()]
+    if _PREVIOUS.search(text):
+        return -1
+    if _NEXT.search(text):
+        return 1
+    return None
+
+
+_ALL_INVOICES = re.compile(r"\b(all|every|list)\b.*\b(invoices?|bills?)\b|\b(invoices|bills)\b.*\b(i|we) (have|got)\b|"
+                           r"\bwhich invoices\b", re.I)
+
+
+def asks_for_all_invoices(text: str) -> bool:
+    """"show me every invoice I have", "list my invoices", "which invoices do I have"."""
+    return bool(_ALL_INVOICES.search(text))
