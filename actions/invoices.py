@@ -45,6 +45,9 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
     if period:
         matches = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
         render = Renderer(ctx.settings)
+        if not matches and period == ctx.today.strftime("%Y-%m"):
+            # "This month's bill" before this month is invoiced: the bill they have, the latest.
+            return invoices.latest_invoice(ctx.session, ctx.customer_id)
         if not matches:
             dispatcher.utter_message(response="utter_no_invoice_for_period", period=render.month(period))
             return None
@@ -192,14 +195,26 @@ class ActionExplainBillChange(CustomerAction):
         return "action_explain_bill_change"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        # "Why is it more than September?": the month is what to compare with, not the subject.
+        render = Renderer(ctx.settings)
+        named = sorted({p for v in ctx.tracker.get_latest_entity_values("billing_period")
+                        if (p := parse_period(v, ctx.today))}, reverse=True)
         baseline = None
-        if ctx.entity("billing_period") and _COMPARISON.search(ctx.text) and not ctx.entity("invoice_number"):
-            baseline = parse_period(ctx.entity("billing_period"), ctx.today)
-        inv = resolve_invoice(dispatcher, ctx, use_focus=True, use_period=baseline is None)
+        if len(named) >= 2 and not invoice_mention(ctx.text):
+            # "Why is this month's bill bigger than last month's?": the later month against the earlier.
+            inv = self._invoice_for(dispatcher, ctx, named[0])
+            baseline = named[1]
+        else:
+            # "Why is it more than September?": the month is what to compare with, not the subject.
+            if named and _COMPARISON.search(ctx.text) and not invoice_mention(ctx.text):
+                baseline = named[0]
+            inv = resolve_invoice(dispatcher, ctx, use_focus=True, use_period=baseline is None)
         if inv is None:
             return []
-        render = Renderer(ctx.settings)
+        if baseline is not None and baseline >= inv.period:
+            baseline = None  # "this month" fell back to the latest bill: compare it with the one before
+        if baseline is not None and not invoices.invoices_for_period(ctx.session, ctx.customer_id, baseline):
+            dispatcher.utter_message(response="utter_no_invoice_for_period", period=render.month(baseline))
+            baseline = None  # named as such; the answer uses the invoice before instead
         charge, inv = self._named_charge(ctx, inv)
         change = invoices.compare_with_previous(ctx.session, ctx.customer_id, inv, baseline_period=baseline)
         if charge:
@@ -207,6 +222,20 @@ class ActionExplainBillChange(CustomerAction):
         else:
             dispatcher.utter_message(text=render.bill_change(change))
         return _focus(inv, "change")
+
+    @staticmethod
+    def _invoice_for(dispatcher: CollectingDispatcher, ctx: Context, period: str) -> InvoiceView | None:
+        """The invoice of a month named beside another; "this month" before it is invoiced is the
+        latest bill, and another month without one is said so, then its nearest earlier invoice."""
+        found = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
+        if found:
+            return found[0]
+        latest = invoices.latest_invoice(ctx.session, ctx.customer_id)
+        if period == ctx.today.strftime("%Y-%m") or latest is None:
+            return latest
+        dispatcher.utter_message(response="utter_no_invoice_for_period", period=Renderer(ctx.settings).month(period))
+        earlier = [inv for inv in invoices.all_invoices(ctx.session, ctx.customer_id) if inv.period < period]
+        return earlier[0] if earlier else latest
 
     @staticmethod
     def _named_charge(ctx: Context, inv: InvoiceView) -> tuple[str | None, InvoiceView]:

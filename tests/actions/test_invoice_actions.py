@@ -228,3 +228,34 @@ async def test_every_invoice_is_listed_newest_first(token_for):
     assert reply == ("You have 2 invoices, newest first:\n"
                      "- G000100002 (October 2026): CNY 9,615.50, unpaid, due November 30, 2026 (in 5 days)\n"
                      "- G000100001 (September 2026): CNY 8,240.00, paid")
+
+
+def periods(*values):
+    return [entity("billing_period", v) for v in values]
+
+
+async def test_this_months_bill_against_last_months_compares_the_latest_with_the_one_before(token_for):
+    from actions.invoices import ActionExplainBillChange
+
+    tracker = make_tracker("why is this month's bill bigger than last month's?", intent="explain_charge",
+                           entities=periods("this month's", "last month's"), token=token_for("C-1001"))
+    reply = texts((await run_action(ActionExplainBillChange(), tracker))[0])
+    assert reply.startswith("Your October 2026 invoice G000100002 is CNY 9,615.50, CNY 1,375.50 more than "
+                            "September 2026 (CNY 8,240.00).")
+
+
+async def test_two_months_named_and_one_without_an_invoice(token_for):
+    from actions.invoices import ActionExplainBillChange
+
+    tracker = make_tracker("why is October's bill higher than August's?", intent="explain_charge",
+                           entities=periods("October", "August"), token=token_for("C-1001"))
+    messages = (await run_action(ActionExplainBillChange(), tracker))[0]
+    assert messages[0]["response"] == "utter_no_invoice_for_period" and messages[0]["period"] == "August 2026"
+    assert messages[1]["text"].startswith("Your October 2026 invoice G000100002 is CNY 9,615.50, CNY 1,375.50 more "
+                                          "than September 2026")
+
+
+async def test_this_months_bill_before_this_month_is_invoiced_is_the_latest(token_for):
+    tracker = make_tracker("show me this month's bill", entities=periods("this month's"), token=token_for("C-1001"))
+    reply = texts((await run_action(ActionShowInvoice(), tracker))[0])
+    assert reply.startswith("Invoice G000100002 for October 2026")

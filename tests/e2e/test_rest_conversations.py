@@ -140,3 +140,11 @@ def test_the_previous_invoice_after_the_latest(chat):
 def test_every_invoice_is_listed(chat):
     reply = text_of(chat("show me every invoice I have", token=issue_token("C-1001")))
     assert reply.startswith("You have 2 invoices, newest first:") and "G000100001 (September 2026)" in reply
+
+
+@pytest.mark.parametrize("message", ["why is this month's bill bigger than last month's?",
+                                     "how come my bill this month is higher than the previous month's?"])
+def test_this_month_against_last_month(chat, message):
+    reply = text_of(chat(message, token=issue_token("C-1001")))
+    assert "invoice G000100002 is CNY 9,615.50, CNY 1,375.50 more than September 2026" in reply, reply
+    assert "first invoice" not in reply
