@@ -245,7 +245,7 @@ def file_claim(ctx: Context, a: Assessment, kind: str, summary: str, description
         ctx.session, customer_id=ctx.customer_id, kind=kind, route=a.route, summary=summary[:200],
         description=description, invoice_number=a.invoice.number, amount=a.amount, currency=a.invoice.currency,
         filed_by="customer", conversation_id=ctx.tracker.sender_id,
-        dedup_key=records.dedup_key_for(ctx.customer_id, kind, a.invoice.number, summary))
+        dedup_key=records.dedup_key_for(ctx.customer_id, kind, a.invoice.number, a.problem or summary))
 
 
 def filed_reply(escalation: records.EscalationView, partner: str) -> str:

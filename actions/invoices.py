@@ -14,6 +14,8 @@ from bot.billing.charges import mentioned_charge
 from bot.billing.parsing import invoice_mention, parse_period, shift_period
 from bot.nlp.english import asks_for_all_invoices, months_from_focus, refers_back
 from bot.billing.views import InvoiceView
+from bot.escalation import records
+from bot.escalation.models import State
 
 FOCUS_SLOT = "focus_invoice"
 INVOICES_LISTED = 12  # a longer history is listed newest first, then "...and N older ones"
@@ -142,7 +144,9 @@ class ActionShowBalance(CustomerAction):
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
-        dispatcher.utter_message(text=Renderer(ctx.settings).balance(bal))
+        refunds = [e for e in records.escalations_for_customer(ctx.session, ctx.customer_id)
+                   if e.kind == "refund" and e.state in State.OPEN] if bal.credit else []
+        dispatcher.utter_message(text=Renderer(ctx.settings).balance(bal, refunds))
         return []
 
 

@@ -97,7 +97,7 @@ class Renderer:
         return (f"Invoice {inv.number} ({self.month(inv.period)}):\n{lines}\n"
                 f"Total: {self.money(inv.total, inv.currency)}")
 
-    def balance(self, bal: Balance) -> str:
+    def balance(self, bal: Balance, open_refunds: list | tuple = ()) -> str:
         if not bal.unpaid:
             text = "You have nothing to pay: all your invoices are paid."
         else:
@@ -112,7 +112,12 @@ class Renderer:
                 overdue = " Nothing is overdue."
             text = (f"Your balance is {self.money(bal.outstanding, bal.currency)}, on {count} unpaid "
                     f"invoice{'s' if count > 1 else ''}:\n{items}\n{overdue.strip()}")
-        if bal.credit:
+        if bal.credit and open_refunds:
+            refund = open_refunds[0]
+            text += (f"\nYou also have a credit of {self.money(bal.credit, bal.currency)} from a payment received "
+                     f"more than once; your refund request {refund.reference} for it is "
+                     f"{refund.state_in_plain_words}.")
+        elif bal.credit:
             text += (f"\nYou also have a credit of {self.money(bal.credit, bal.currency)} from a payment "
                      "received more than once; ask me for a refund if you'd like it back.")
         return text

@@ -42,6 +42,16 @@ class Assessment:
         return self.outcome in (PARTNER_REFUND, PARTNER_CORRECTION, ESCALATE)
 
     @property
+    def problem(self) -> str | None:
+        """What makes two filings the same problem, whatever path the customer took: money received
+        twice is one refund, asked for through the refund form or disputed as "charged twice"."""
+        if self.outcome == PARTNER_REFUND:
+            return "overpayment"
+        if self.outcome == PARTNER_CORRECTION and self.line is not None:
+            return f"billed twice: {self.line.description}"
+        return None
+
+    @property
     def route(self) -> str | None:
         """Where a filing goes: the partner's own queue, or 21Vianet."""
         if self.outcome == ESCALATE:

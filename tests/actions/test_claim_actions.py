@@ -175,3 +175,19 @@ async def test_forms_need_a_signed_in_customer(db_url):
     assert messages[0]["response"] == "utter_sign_in_required"
     assert slots == {"requested_slot": None, "dispute_invoice": None, "dispute_charge": None, "dispute_details": None,
                      "dispute_confirmed": None}  # nothing is kept for a later form
+
+
+async def test_one_duplicate_payment_is_one_refund_request_whatever_the_path(token_for):
+    from actions.invoices import ActionShowBalance
+
+    token = token_for("C-1003")
+    first, _ = await run_action(ActionSubmitRefund(), make_tracker(
+        "yes", token=token, slots={"refund_invoice": "G000300001", "refund_confirmed": True}))
+    # The same money disputed as "charged twice", in other words: the same request, not a second one.
+    again, _ = await run_action(ActionSubmitDispute(), make_tracker("yes", intent="affirm", token=token, slots={
+        "dispute_invoice": "G000300001", "dispute_charge": "charged twice",
+        "dispute_details": "you took the money two times", "dispute_confirmed": True}))
+    (row,) = escalations()
+    assert f"You already reported this: your reference is {row.reference}" in texts(again)
+    balance = texts((await run_action(ActionShowBalance(), make_tracker("balance", token=token)))[0])
+    assert f"your refund request {row.reference} for it is" in balance
