@@ -82,9 +82,20 @@ def charge_from_message(ctx: Context, invoice_number: str | None) -> str | None:
     return None
 
 
+def latest_intent(ctx: Context) -> str | None:
+    return (ctx.tracker.latest_message.get("intent") or {}).get("name")
+
+
 def is_digression(ctx: Context) -> bool:
-    intent = (ctx.tracker.latest_message.get("intent") or {}).get("name")
-    return intent in DIGRESSIONS
+    return latest_intent(ctx) in DIGRESSIONS
+
+
+def asks_something_else(ctx: Context) -> bool:
+    """Answering "what is wrong with it?", a customer describes the problem in words that may sound
+    like another topic ("we paid via WeChat Pay on the 18th"): only a question, or leaving, is one."""
+    if latest_intent(ctx) in ("cancel", "goodbye", "request_human"):
+        return True
+    return is_digression(ctx) and ctx.text.rstrip().endswith(("?", "？"))
 
 
 class InvoiceQuestion:
@@ -105,6 +116,10 @@ class InvoiceQuestion:
         number = normalize_invoice_number(str(value))
         if number and invoices.find_invoice(ctx.session, ctx.customer_id, number):
             return {slot: number, "invalid_invoice_answers": 0.0}
+        if number is None and latest_intent(ctx) in ("affirm", "deny"):
+            # "yes" to "which invoice?": the question comes again, with their invoices as buttons.
+            dispatcher.utter_message(text="I need to know which invoice it is.")
+            return {slot: None}
         failures = int(ctx.tracker.get_slot("invalid_invoice_answers") or 0) + 1
         if number:
             dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=number)
@@ -170,9 +185,18 @@ class ValidateDisputeForm(CustomerFormValidation):
         requested = tracker.get_slot("requested_slot")
         if requested is None and not tracker.get_slot("dispute_details") and _COMPLAINT.search(text):
             return {"dispute_details": text[:1000]}  # the first message already says what is wrong
-        if requested != "dispute_details" or is_digression(self.ctx):
+        if requested != "dispute_details" or asks_something_else(self.ctx):
             return {}
         return {"dispute_details": text[:1000]} if text else {}
+
+    def validate_dispute_details(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        # A customer's own words are what 21Vianet receives: a bare "yes" or "no" says nothing.
+        if latest_intent(self.ctx) in ("affirm", "deny") and len(str(value).split()) <= 3:
+            dispatcher.utter_message(text="Please tell me in a few words what is wrong with the charge, for example "
+                                          "\"we never ordered it\" or \"it's more than we agreed\". I'll pass "
+                                          "your words on as they are.")
+            return {"dispute_details": None}
+        return {"dispute_details": value}
 
 
 class ActionAskDisputeInvoice(CustomerAction):

@@ -191,3 +191,30 @@ async def test_one_duplicate_payment_is_one_refund_request_whatever_the_path(tok
     assert f"You already reported this: your reference is {row.reference}" in texts(again)
     balance = texts((await run_action(ActionShowBalance(), make_tracker("balance", token=token)))[0])
     assert f"your refund request {row.reference} for it is" in balance
+
+
+def at_details(text, intent, token):
+    return make_tracker(text, intent=intent, token=token, slots={
+        "requested_slot": "dispute_details", "dispute_invoice": "G000400001",
+        "dispute_charge": "Reserved instance purchase"})
+
+
+async def test_details_that_sound_like_another_topic_are_kept_as_the_customers_words(token_for):
+    token = token_for("C-1004")
+    _, slots = await validate(ValidateDisputeForm(), at_details("we sent it via WeChat Pay on the 18th",
+                                                                "ask_payment_methods", token))
+    assert slots["dispute_details"] == "we sent it via WeChat Pay on the 18th"
+    _, question = await validate(ValidateDisputeForm(), at_details("how can I pay?", "ask_payment_methods", token))
+    assert "dispute_details" not in question  # a real question is answered, then the form asks again
+
+
+async def test_a_bare_no_is_never_the_complaint(token_for):
+    messages, slots = await validate(ValidateDisputeForm(), at_details("no", "deny", token_for("C-1004")))
+    assert slots["dispute_details"] is None and "in a few words what is wrong" in texts(messages)
+
+
+async def test_yes_to_which_invoice_gets_the_question_again_not_an_error(token_for):
+    tracker = make_tracker("yes", intent="affirm", token=token_for("C-1004"), slots={"requested_slot": "dispute_invoice"})
+    messages, slots = await validate(ValidateDisputeForm(), tracker)
+    assert texts(messages) == "I need to know which invoice it is." and slots["dispute_invoice"] is None
+    assert "invalid_invoice_answers" not in slots

@@ -148,3 +148,13 @@ def test_this_month_against_last_month(chat, message):
     reply = text_of(chat(message, token=issue_token("C-1001")))
     assert "invoice G000100002 is CNY 9,615.50, CNY 1,375.50 more than September 2026" in reply, reply
     assert "first invoice" not in reply
+
+
+def test_dispute_details_in_words_that_sound_like_another_topic_are_kept(chat):
+    token = issue_token("C-1004")
+    assert "Which invoice" in text_of(chat("I'd like to contest a charge", token=token))
+    assert "I need to know which invoice it is." in text_of(chat("yes", token=token))
+    assert "Which charge on G000400001" in text_of(chat("G000400001", token=token))
+    assert "What's wrong with it?" in text_of(chat("the reserved instance purchase", token=token))
+    summary = text_of(chat("we sent it via WeChat Pay on the 18th", token=token))
+    assert "we sent it via WeChat Pay on the 18th" in summary and "Shall I file it?" in summary, summary
