@@ -290,14 +290,17 @@ class Renderer:
         return text
 
     def resolution_news(self, notice, note: str | None) -> str:
-        """"News on your dispute ESC-...: 21Vianet has resolved it." with 21Vianet's own note."""
+        """"News on your dispute ESC-...: 21Vianet has closed it with this answer: ..." Closed, not
+        "resolved": their answer may be that the charge is correct, so it is quoted, not judged."""
         params = notice.params
         kind = KIND_NAMES.get(params.get("kind"), "request")
         by_vianet = params.get("resolved_by") == "vianet"
         staff = params.get("kind") == "partner_report"
         who = "21Vianet" if by_vianet else ("your team" if staff else "your provider's billing team")
         about = f" about invoice {params['invoice_number']}" if params.get("invoice_number") else ""
-        text = f"News on your {kind} {notice.reference}{about}: {who} has resolved it."
         if note and by_vianet:
-            text += f" Their note: \"{note}\""
-        return text
+            return f"News on your {kind} {notice.reference}{about}: {who} has closed it with this answer: \"{note}\""
+        if by_vianet:
+            return (f"News on your {kind} {notice.reference}{about}: {who} has closed it without giving an answer; "
+                    "your provider's billing team can tell you more.")
+        return f"News on your {kind} {notice.reference}{about}: {who} has closed it."

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,6 +19,7 @@ from bot.db import session_scope
 from bot.escalation import records
 from bot.caller import Caller
 from bot.identity import verify_push_token
+from bot.nlp.english import says_not_solved
 
 logger = logging.getLogger(__name__)
 
@@ -80,12 +82,43 @@ class ActionAnnounceResolution(Action):
         return []
 
 
+class ValidateResolutionForm(FormValidationAction):
+    """"Is the problem solved?" answered in words: "the charge is still on my bill" is a no, and
+    those words are the note 21Vianet receives when the ticket is reopened."""
+
+    def name(self) -> str:
+        return "validate_resolution_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        # Not a slot of the form (rasa_sdk keeps only those), so set here.
+        answer = _not_solved(tracker)
+        return events + ([SlotSet("resolution_note", answer[1])] if answer and answer[1] else [])
+
+    async def extract_resolution_solved(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: DomainDict) -> dict[str, Any]:
+        return {"resolution_solved": False} if _not_solved(tracker) else {}
+
+
+def _not_solved(tracker: Tracker) -> tuple[bool, str | None] | None:
+    """(False, their words or None for a bare "no") when the answer to "is it solved?" is a no."""
+    if tracker.get_slot(REQUESTED_SLOT) != "resolution_solved":
+        return None
+    text = (tracker.latest_message.get("text") or "").strip()
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent != "deny" and (intent == "affirm" or not says_not_solved(text)):
+        return None
+    # More than a bare "no": their words go to 21Vianet with the reopened ticket.
+    return False, text[:1000] if len(text.split()) > 3 else None
+
+
 class ActionRecordResolutionAnswer(CustomerAction):
     def name(self) -> str:
         return "action_record_resolution_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        reset = [SlotSet("resolution_reference", None), SlotSet("resolution_solved", None)]
+        reset = [SlotSet("resolution_reference", None), SlotSet("resolution_solved", None),
+                 SlotSet("resolution_note", None)]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent == "EXTERNAL_escalation_resolved":  # nothing was asked (staff, or an ignored notice)
             return reset
@@ -99,8 +132,10 @@ class ActionRecordResolutionAnswer(CustomerAction):
                                                       customer_id=ctx.customer_id)
         if notice is None or solved is None or notice.acknowledged is not None:
             return []  # nothing to record, or already recorded (a resent answer)
-        records.record_customer_answer(ctx.session, ctx.customer_id, notice.id, bool(solved),
-                                       note=None if solved else "The customer says the problem is not solved.")
+        words = ctx.tracker.get_slot("resolution_note")
+        note = None if solved else (f"The customer says the problem is not solved: \"{words}\"" if words
+                                    else "The customer says the problem is not solved.")
+        records.record_customer_answer(ctx.session, ctx.customer_id, notice.id, bool(solved), note=note)
         if solved:
             dispatcher.utter_message(text=f"Glad to hear it. I've noted that {reference} is solved for you.")
         else:

@@ -49,7 +49,7 @@ def resolved_notification(
     about = f" about invoice {invoice_number}" if invoice_number else ""
     text = (
         f"An update on your {KIND_NAMES.get(kind, 'request')} {reference}{about} (\u201c{summary}\u201d): "
-        f"{who} has marked it as resolved. Is the problem solved for you?"
+        f"{who} has closed it. Is the problem solved for you?"
     )
     params = {
         "reference": reference,

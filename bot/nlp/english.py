@@ -43,3 +43,13 @@ _ALL_INVOICES = re.compile(r"\b(all|every|list)\b.*\b(invoices?|bills?)\b|\b(inv
 def asks_for_all_invoices(text: str) -> bool:
     """"show me every invoice I have", "list my invoices", "which invoices do I have"."""
     return bool(_ALL_INVOICES.search(text))
+
+
+_NOT_SOLVED = re.compile(r"\b(not|never|no longer|isn'?t|hasn'?t|wasn'?t|didn'?t|doesn'?t|haven'?t)\b.*"
+                         r"\b(fixed|solved|resolved|sorted|corrected|refunded|right|gone|changed)\b|"
+                         r"\bstill\b|\bnope\b|\bnot (yet|really|at all)\b|\b(wrong|same problem|no change)\b", re.I)
+
+
+def says_not_solved(text: str) -> bool:
+    """Answering "is the problem solved?" in words: "the charge is still there", "it isn't fixed"."""
+    return bool(_NOT_SOLVED.search(text))

@@ -48,8 +48,8 @@ def pushed(reference, sender="test-conversation", token_for_sender="test-convers
 async def test_announced_in_the_conversation_it_came_from(db_url):
     reference = resolved_escalation()
     messages, events = await run_action(ActionAnnounceResolution(), pushed(reference))
-    assert texts(messages) == (f"News on your dispute {reference} about invoice G000400001: 21Vianet has resolved it. "
-                               "Their note: \"Reserved instance reversed.\"")
+    assert texts(messages) == (f"News on your dispute {reference} about invoice G000400001: 21Vianet has closed it "
+                               "with this answer: \"Reserved instance reversed.\"")
     assert events == []  # the form then asks whether it is solved
 
 
@@ -158,3 +158,36 @@ async def test_yes_is_recorded(token_for):
     with session_scope() as s:
         (told,) = records.notifications_for_partner(s, "P-01")
         assert told.acknowledged is True and told.shown_at is not None
+
+
+async def test_not_solved_in_words_is_a_no_and_the_words_are_the_note(token_for):
+    from actions.resolution import ValidateResolutionForm
+    from rasa_sdk.executor import CollectingDispatcher
+
+    reference = resolved_escalation()
+    words = "the reserved instance charge is still on my bill"
+    asked = make_tracker(words, intent="dispute_charge", token=token_for("C-1004"),
+                         slots={"requested_slot": "resolution_solved"})
+    events = await ValidateResolutionForm().run(CollectingDispatcher(), with_reference(asked, reference),
+                                                {"forms": {"resolution_form": {"required_slots": ["resolution_solved"]}}})
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["resolution_solved"] is False and slots["resolution_note"] == words
+    answered = with_reference(make_tracker(words, intent="dispute_charge", token=token_for("C-1004"),
+                                           slots={"resolution_solved": False, "resolution_note": words}), reference)
+    messages, _ = await run_action(ActionRecordResolutionAnswer(), answered)
+    assert f"I've reopened {reference}" in texts(messages)
+    with session_scope() as s:
+        esc = s.scalars(select(Escalation).where(Escalation.reference == reference)).one()
+        notes = [n.text for n in s.scalars(select(EscalationNote).where(EscalationNote.escalation_id == esc.id))]
+        assert any(words in note for note in notes), notes
+
+
+async def test_a_yes_in_words_is_left_to_the_intent(token_for):
+    from actions.resolution import ValidateResolutionForm
+    from rasa_sdk.executor import CollectingDispatcher
+
+    asked = make_tracker("yes all good now, thanks", intent="affirm", token=token_for("C-1004"),
+                         slots={"requested_slot": "resolution_solved"})
+    events = await ValidateResolutionForm().run(CollectingDispatcher(), asked,
+                                                {"forms": {"resolution_form": {"required_slots": ["resolution_solved"]}}})
+    assert "resolution_note" not in {e.get("name") for e in events}

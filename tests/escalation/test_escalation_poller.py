@@ -46,7 +46,7 @@ def test_closed_upstream_closes_the_escalation_and_notifies_once(vianet, worker_
         [news] = records.pending_notifications(session, TAILSPIN, conversation_id=f"chat-{TAILSPIN}")
         assert news.reference == reference and news.text_key == "escalation_resolved"
         assert news.params["resolved_by"] == "vianet" and news.params["invoice_number"] == "G000400001"
-        assert "21Vianet has marked it as resolved" in news.text and "CN-778" not in news.text
+        assert "21Vianet has closed it" in news.text and "CN-778" not in news.text
         [view] = records.escalations_for_customer(session, TAILSPIN)
         assert view.state_in_plain_words.startswith("resolved on ")
 

@@ -191,7 +191,7 @@ def test_partner_staff_resolve_note_and_history(db_url, fast_settings, capsys):
         [told] = records.notifications_for_partner(session, "P-01")
         assert told.reference == refund.reference and told.customer_name == "Tailspin Toys"
         assert told.delivered_at is None and told.shown_at is None and told.acknowledged is None
-        assert "your provider's billing team has marked it as resolved" in told.text
+        assert "your provider's billing team has closed it" in told.text
 
 
 def test_closing_releases_the_dedup_key(db_url, fast_settings):
