@@ -21,6 +21,7 @@ from bot.billing.charges import mentioned_charge
 from bot.billing.disputes import Assessment
 from bot.billing.parsing import INVOICE_NUMBER_FORMAT, invoice_mention, normalize_invoice_number, parse_amount, parse_period
 from bot.escalation import records
+from bot.escalation.models import State
 
 CLAIM_SLOTS = ("dispute_invoice", "dispute_charge", "dispute_details", "dispute_confirmed",
                "refund_invoice", "refund_confirmed", "invalid_invoice_answers")
@@ -413,6 +414,12 @@ class ActionShowTickets(CustomerAction):
         if not mine:
             dispatcher.utter_message(response="utter_no_tickets")
             return []
-        lines = [f"- {e.reference}: {describe_for_customer(e)}. Status: {e.state_in_plain_words}." for e in mine]
+        lines = []
+        for e in mine:
+            line = f"- {e.reference}: {describe_for_customer(e)}. Status: {e.state_in_plain_words}."
+            answer = records.latest_upstream_note(ctx.session, e.id) if e.state == State.CLOSED else None
+            if answer:  # what 21Vianet decided, in their words
+                line += f" 21Vianet's answer: \"{answer}\""
+            lines.append(line)
         dispatcher.utter_message(text="Your disputes and requests:\n" + "\n".join(lines))
         return []

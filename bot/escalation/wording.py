@@ -34,10 +34,10 @@ def state_in_plain_words(escalation: EscalationView, settings: Settings | None =
         if escalation.upstream_id:
             return "reopened; 21Vianet is looking at it again"
         return "reopened; with your provider's billing team"
-    if state == State.CLOSED:
+    if state == State.CLOSED:  # closed, not "resolved": the answer may be that the charge is correct
         if escalation.closed_at is None:
-            return "resolved"
-        return f"resolved on {day(escalation.closed_at.date(), settings)}"
+            return "closed"
+        return f"closed on {day(escalation.closed_at.date(), settings)}"
     return "being handled"
 
 

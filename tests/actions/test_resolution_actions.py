@@ -191,3 +191,13 @@ async def test_a_yes_in_words_is_left_to_the_intent(token_for):
     events = await ValidateResolutionForm().run(CollectingDispatcher(), asked,
                                                 {"forms": {"resolution_form": {"required_slots": ["resolution_solved"]}}})
     assert "resolution_note" not in {e.get("name") for e in events}
+
+
+async def test_ticket_status_shows_21vianets_answer(token_for):
+    from actions.claims import ActionShowTickets
+
+    reference = resolved_escalation()
+    status = texts((await run_action(ActionShowTickets(), make_tracker("status?", intent="ticket_status",
+                                                                       token=token_for("C-1004"))))[0])
+    assert f"- {reference}:" in status and "Status: closed on" in status
+    assert "21Vianet's answer: \"Reserved instance reversed.\"" in status

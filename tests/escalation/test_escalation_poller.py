@@ -48,7 +48,7 @@ def test_closed_upstream_closes_the_escalation_and_notifies_once(vianet, worker_
         assert news.params["resolved_by"] == "vianet" and news.params["invoice_number"] == "G000400001"
         assert "21Vianet has closed it" in news.text and "CN-778" not in news.text
         [view] = records.escalations_for_customer(session, TAILSPIN)
-        assert view.state_in_plain_words.startswith("resolved on ")
+        assert view.state_in_plain_words.startswith("closed on ")
 
 
 def test_attention_needed_is_recorded_and_shown_to_partner_staff(vianet, worker_factory):

@@ -135,7 +135,7 @@ def test_escalations_for_customer_lists_open_ones_first_then_recently_closed(db_
         views = records.escalations_for_customer(session, TAILSPIN)
         assert [v.reference for v in views] == [newer.reference, older.reference, closed.reference]
         assert views[0].state_in_plain_words == "received; we are passing it to 21Vianet"
-        assert views[2].state_in_plain_words.startswith("resolved on ")
+        assert views[2].state_in_plain_words.startswith("closed on ")
         assert [v.reference for v in records.escalations_for_customer(session, TAILSPIN, limit=1)] == [newer.reference]
 
 
@@ -149,7 +149,7 @@ def test_state_in_plain_words(db_url, fast_settings):
         (State.PARTNER_QUEUE, "none", None): "with your provider's billing team",
         (State.REOPENED, "closed", "123"): "reopened; 21Vianet is looking at it again",
         (State.REOPENED, "none", None): "reopened; with your provider's billing team",
-        (State.CLOSED, "closed", "123"): "resolved on November 30, 2026",
+        (State.CLOSED, "closed", "123"): "closed on November 30, 2026",
     }
     for (state, upstream_status, upstream_id), words in expected.items():
         changed = replace(view, state=state, upstream_status=upstream_status, upstream_id=upstream_id,
