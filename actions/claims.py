@@ -15,12 +15,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import Context, CustomerAction, CustomerFormValidation
+from actions.invoices import FOCUS_SLOT
 from actions.render import Renderer
 from bot.billing import disputes, invoices
 from bot.billing.charges import mentioned_charge
 from bot.billing.disputes import Assessment
 from bot.billing.parsing import INVOICE_NUMBER_FORMAT, invoice_mention, normalize_invoice_number, parse_amount, parse_period
 from bot.escalation import records
+from bot.nlp.english import refers_back
 from bot.escalation.models import State
 
 CLAIM_SLOTS = ("dispute_invoice", "dispute_charge", "dispute_details", "dispute_confirmed",
@@ -110,6 +112,10 @@ class InvoiceQuestion:
         answer = invoice_from_message(ctx)
         if answer is None and asked and not is_digression(ctx) and ctx.text.strip():
             answer = ctx.text.strip()  # an attempt to answer, to be checked (and explained) below
+        starting = ctx.tracker.get_slot("requested_slot") is None
+        if answer is None and starting and refers_back(ctx.text):
+            # "I want to dispute this one" right after looking at an invoice: that invoice.
+            answer = ctx.tracker.get_slot(FOCUS_SLOT)
         return {slot: answer} if answer else {}
 
     @staticmethod

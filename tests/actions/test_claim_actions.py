@@ -218,3 +218,14 @@ async def test_yes_to_which_invoice_gets_the_question_again_not_an_error(token_f
     messages, slots = await validate(ValidateDisputeForm(), tracker)
     assert texts(messages) == "I need to know which invoice it is." and slots["dispute_invoice"] is None
     assert "invalid_invoice_answers" not in slots
+
+
+async def test_disputing_this_invoice_right_after_seeing_it_prefills_it(token_for):
+    tracker = make_tracker("I want to dispute this invoice", intent="dispute_charge", token=token_for("C-1004"),
+                           slots={"focus_invoice": "G000400001"})
+    _, slots = await validate(ValidateDisputeForm(), tracker)
+    assert slots["dispute_invoice"] == "G000400001"
+    unrelated = make_tracker("I want to dispute a charge", intent="dispute_charge", token=token_for("C-1004"),
+                             slots={"focus_invoice": "G000400001"})
+    _, asked = await validate(ValidateDisputeForm(), unrelated)
+    assert "dispute_invoice" not in asked  # nothing points at it: the form asks which invoice
