@@ -229,3 +229,10 @@ async def test_disputing_this_invoice_right_after_seeing_it_prefills_it(token_fo
                              slots={"focus_invoice": "G000400001"})
     _, asked = await validate(ValidateDisputeForm(), unrelated)
     assert "dispute_invoice" not in asked  # nothing points at it: the form asks which invoice
+
+
+async def test_declined_refund_files_nothing(token_for):
+    messages, _ = await run_action(ActionSubmitRefund(), make_tracker(
+        "no", intent="deny", token=token_for("C-1003"), slots={"refund_invoice": "G000300001",
+                                                              "refund_confirmed": False}))
+    assert escalations() == [] and "Your reference is" not in texts(messages)

@@ -64,3 +64,11 @@ async def test_another_partners_staff_cannot_file_for_this_customer(db_url):
     slots = {"partner_customer": "C-1002", "partner_problem": "x", "partner_confirmed": True}
     await run(ActionSubmitPartnerEscalation(), staff_tracker("yes", token, slots=slots, intent="affirm"))
     assert filed() == []
+
+
+async def test_a_declined_report_files_nothing(db_url):
+    token = issue_staff_token("P-01", "Mei Chen")
+    slots = {"partner_customer": "C-1002", "partner_problem": "suspended though they paid", "partner_confirmed": False}
+    messages, _ = await run(ActionSubmitPartnerEscalation(), staff_tracker("no", token, slots=slots, intent="deny"))
+    assert filed() == []
+    assert [m.get("response") for m in messages] == ["utter_nothing_filed"]

@@ -61,3 +61,19 @@ def test_nothing_to_refund_without_an_overpayment(session):
 def test_foreign_invoice_is_not_assessed(session):
     assert d.assess_dispute(session, "C-1001", "G000400001", "Reserved instance purchase") is None
     assert d.assess_refund(session, "C-1001", "G000300001") is None
+
+
+def test_the_same_line_billed_twice_on_a_real_invoice_is_a_partner_correction(session):
+    from datetime import date
+    from bot.db.models import Invoice, InvoiceLine
+
+    invoice = Invoice(number="G000100009", customer_id="C-1001", period="2026-08", issue_date=date(2026, 9, 1),
+                      due_date=date(2026, 9, 30), currency="CNY", total=D("2991.00"), status="unpaid")
+    invoice.lines = [InvoiceLine(position=1, description="Storage", amount=D("1495.50")),
+                     InvoiceLine(position=2, description="Storage", amount=D("1495.50"))]
+    session.add(invoice)
+    session.flush()
+    a = d.assess_dispute(session, "C-1001", "G000100009", d.CHARGED_TWICE)
+    assert (a.outcome, a.route, a.line, a.amount) == (d.PARTNER_CORRECTION, "partner", LineView("Storage", D("1495.50")),
+                                                      D("1495.50"))
+    assert a.problem == "billed twice: Storage"

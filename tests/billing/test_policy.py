@@ -36,3 +36,23 @@ def test_active_customer_has_no_suspension(session):
 def test_business_days_skip_weekends():
     assert policy.add_business_days(date(2026, 11, 27), 1) == date(2026, 11, 30)  # Friday -> Monday
     assert policy.add_business_days(date(2026, 11, 25), 1) == date(2026, 11, 26)
+
+
+def test_a_longer_reactivation_policy_gives_a_later_restore_date(session):
+    from bot.billing import policy
+    from bot.db.models import CollectionsPolicy
+
+    one_day = policy.suspensions(session, "C-1002", TODAY)[0]
+    session.get(CollectionsPolicy, "P-01").reactivation_business_days = 3
+    session.flush()
+    three_days = policy.suspensions(session, "C-1002", TODAY)[0]
+    assert (one_day.reactivation_business_days, three_days.reactivation_business_days) == (1, 3)
+    from actions.render import Renderer
+    from bot.config import load_settings
+
+    render = Renderer(load_settings())
+    render.today = TODAY  # a Wednesday: one business day is Thursday, three are the next Monday
+    assert "within one business day after the payment is received: if it reaches us today, by November 26, 2026" \
+        in render.suspension(one_day)
+    assert "within 3 business days after the payment is received: if it reaches us today, by November 30, 2026" \
+        in render.suspension(three_days)
