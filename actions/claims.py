@@ -34,6 +34,8 @@ DIGRESSIONS = {"ask_balance", "ask_invoice", "ask_invoice_lines", "ask_due_date"
                "ask_capabilities", "request_human", "out_of_scope", "ticket_status", "greet", "thank",
                "explain_charge", "cancel", "goodbye", "ask_overdue", "ask_payments_made", "ask_credit",
                "payment_not_recorded", "ask_other_account", "staff_question"}
+# Asking for the other kind of claim in the middle of one switches forms, keeping the invoice.
+SWITCHES = {"request_refund": ("dispute_invoice", "refund_invoice"), "dispute_charge": ("refund_invoice", "dispute_invoice")}
 INVALID_ANSWERS_BEFORE_EXPLAINING = 2
 # Words that say what is wrong with a charge, so a first message can carry the whole complaint.
 _COMPLAINT = re.compile(r"\b(never|didn'?t|did not|not ordered|wrong|cancell?ed|overcharged|too (high|much)|"
@@ -90,7 +92,11 @@ def latest_intent(ctx: Context) -> str | None:
 
 
 def is_digression(ctx: Context) -> bool:
-    return latest_intent(ctx) in DIGRESSIONS
+    """Another question, or the other kind of claim (for the form that is not already that one)."""
+    intent = latest_intent(ctx)
+    if intent in SWITCHES:  # only inside the other form: in its own, it is how the form began
+        return ctx.tracker.active_loop_name == ("dispute_form" if intent == "request_refund" else "refund_form")
+    return intent in DIGRESSIONS
 
 
 def asks_something_else(ctx: Context) -> bool:
@@ -98,6 +104,8 @@ def asks_something_else(ctx: Context) -> bool:
     like another topic ("we paid via WeChat Pay on the 18th"): only a question, or leaving, is one."""
     if latest_intent(ctx) in ("cancel", "goodbye", "request_human"):
         return True
+    if latest_intent(ctx) in SWITCHES:
+        return is_digression(ctx)  # the other kind of claim; this one's own words are details
     return is_digression(ctx) and ctx.text.rstrip().endswith(("?", "？"))
 
 
@@ -109,6 +117,8 @@ class InvoiceQuestion:
         asked = ctx.tracker.get_slot("requested_slot") == slot
         if ctx.tracker.get_slot(slot) and not asked:
             return {}
+        if latest_intent(ctx) in SWITCHES and is_digression(ctx):
+            return {}  # "I want to dispute G000400001" inside a refund request: the switch carries it
         answer = invoice_from_message(ctx)
         if answer is None and asked and not is_digression(ctx) and ctx.text.strip():
             answer = ctx.text.strip()  # an attempt to answer, to be checked (and explained) below
@@ -391,6 +401,24 @@ class ActionSubmitRefund(CustomerAction):
             escalation = file_claim(ctx, a, "refund", summary, description)
             dispatcher.utter_message(text=filed_reply(escalation, invoices.partner_name(ctx.session, ctx.customer_id)))
         return reset_claim()
+
+
+class ActionSwitchClaim(Action):
+    """"Actually I'd like a refund" in the middle of a dispute (or the other way round): the other
+    form starts, with the invoice already given; nothing else is carried over."""
+
+    def name(self) -> str:
+        return "action_switch_claim"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        source, target = SWITCHES.get(intent, (None, None))
+        mention = invoice_mention(tracker.latest_message.get("text") or "")
+        # The invoice the switching message names, else the one the first form already had.
+        invoice = (mention.number if mention and mention.number else None) or (tracker.get_slot(source) if source else None)
+        dispatcher.utter_message(text="OK, let's make it a refund request instead." if intent == "request_refund"
+                                 else "OK, let's make it a dispute instead.")
+        return reset_claim() + ([SlotSet(target, invoice)] if invoice else [])
 
 
 class ActionResetClaim(Action):

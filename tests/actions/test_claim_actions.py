@@ -236,3 +236,14 @@ async def test_declined_refund_files_nothing(token_for):
         "no", intent="deny", token=token_for("C-1003"), slots={"refund_invoice": "G000300001",
                                                               "refund_confirmed": False}))
     assert escalations() == [] and "Your reference is" not in texts(messages)
+
+
+async def test_switching_claims_carries_only_the_invoice(token_for):
+    from actions.claims import ActionSwitchClaim
+
+    tracker = make_tracker("actually I want a refund", intent="request_refund", token=token_for("C-1003"),
+                           slots={"dispute_invoice": "G000300001", "dispute_charge": "Storage"})
+    messages, events = await run_action(ActionSwitchClaim(), tracker)
+    slots = {e["name"]: e["value"] for e in events}
+    assert slots["refund_invoice"] == "G000300001" and slots["dispute_charge"] is None
+    assert texts(messages) == "OK, let's make it a refund request instead."

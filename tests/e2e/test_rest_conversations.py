@@ -158,3 +158,19 @@ def test_dispute_details_in_words_that_sound_like_another_topic_are_kept(chat):
     assert "What's wrong with it?" in text_of(chat("the reserved instance purchase", token=token))
     summary = text_of(chat("we sent it via WeChat Pay on the 18th", token=token))
     assert "we sent it via WeChat Pay on the 18th" in summary and "Shall I file it?" in summary, summary
+
+
+def test_switching_from_a_dispute_to_a_refund_keeps_the_invoice(chat):
+    token = issue_token("C-1003")
+    assert "Which invoice" in text_of(chat("I want to dispute a charge", token=token))
+    assert "Which charge on G000300001" in text_of(chat("G000300001", token=token))
+    switched = text_of(chat("actually I'd rather just get a refund", token=token))
+    assert "let's make it a refund request instead" in switched and "G000300001" in switched, switched
+    assert "Your reference is" in text_of(chat("yes please", token=token))
+
+
+def test_switching_from_a_refund_to_a_dispute(chat):
+    token = issue_token("C-1004")
+    assert "Which invoice is the refund for?" in text_of(chat("can I get a refund?", token=token))
+    switched = text_of(chat("no wait, I want to dispute a charge on G000400001", token=token))
+    assert "let's make it a dispute instead" in switched and "Which charge on G000400001" in switched, switched
