@@ -20,7 +20,9 @@ from bot.escalation.models import State
 FOCUS_SLOT = "focus_invoice"
 INVOICES_LISTED = 12  # a longer history is listed newest first, then "...and N older ones"
 QUESTION_SLOT = "last_invoice_question"  # which question a bare follow-up ("and October?") repeats
-_COMPARISON = re.compile(r"\b(than|compared|versus|vs\.?|since|from)\b", re.IGNORECASE)
+# "more than September", "compared with September": the month named is what to compare with.
+# ("the bill from September" is September's bill, so "from" is not one.)
+_COMPARISON = re.compile(r"\b(than|compared|versus|vs\.?|since)\b", re.IGNORECASE)
 
 
 def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: bool,
@@ -243,10 +245,12 @@ class ActionExplainBillChange(CustomerAction):
 
     @staticmethod
     def _named_charge(ctx: Context, inv: InvoiceView) -> tuple[str | None, InvoiceView]:
-        """The charge the message names, on this invoice or else on the latest one."""
+        """The charge the message names, on this invoice or else on the latest one (never another
+        invoice than one the customer named)."""
         candidates = [inv]
         latest = invoices.latest_invoice(ctx.session, ctx.customer_id)
-        if latest and latest.number != inv.number:
+        named = invoice_mention(ctx.text) or ctx.entity("billing_period")
+        if latest and latest.number != inv.number and not named:
             candidates.append(latest)
         for candidate in candidates:
             charge = mentioned_charge(ctx.text, [l.description for l in candidate.lines])

@@ -183,8 +183,16 @@ class Renderer:
                 text += (f": the most recent payment we recorded is {self.money(last.amount, made.currency)} on "
                          f"{self.day(last.paid_on)} (reference {last.reference})")
             return text + "."
-        open_items = ", ".join(f"{inv.number} ({self.money(inv.outstanding, inv.currency)})" for inv in bal.unpaid)
-        text = f"No payment for {open_items} is on record yet"
+        unpaid = [inv for inv in bal.unpaid if not inv.payments]
+        partly = [inv for inv in bal.unpaid if inv.payments]
+        sentences = []
+        if unpaid:
+            items = ", ".join(f"{inv.number} ({self.money(inv.outstanding, inv.currency)})" for inv in unpaid)
+            sentences.append(f"No payment for {items} is on record yet")
+        for inv in partly:
+            sentences.append(f"{inv.number} is partly paid: we received {self.payments(inv)}, and "
+                             f"{self.money(inv.outstanding, inv.currency)} is still open")
+        text = "; ".join(sentences)
         if made.last:
             text += f"; the last payment we recorded was on {self.day(made.last.paid_on)}"
         text += (". A bank transfer usually shows on your account within one business day of reaching the bank; "

@@ -178,7 +178,10 @@ Other demo customers: C-1002 Fabrikam (suspended), C-1003 Northwind (paid twice)
 A process that stops is restarted (conversations are kept in var/). Press Ctrl-C to stop everything.""",
               flush=True)
         while True:
-            stack.supervise_once()
+            try:
+                stack.supervise_once()
+            except Exception:  # noqa: BLE001  a failed step (disk full, a closed stderr) must not stop the others
+                logger.exception("a supervision step failed; carrying on")
             time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
@@ -187,6 +190,9 @@ A process that stops is restarted (conversations are kept in var/). Press Ctrl-C
         print(f"Could not start the assistant: {exc}", file=sys.stderr)
         return 1
     finally:
+        # A second Ctrl-C must not cut the shutdown short and leave servers holding the ports.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         stack.stop()
 
 

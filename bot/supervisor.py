@@ -48,6 +48,13 @@ def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _print_to_stderr(text: str) -> None:
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except OSError:  # a closed terminal or pipe: the status file still says it
+        pass
+
+
 def restrict_to_owner(folder: Path) -> None:
     """Make `folder` and everything below it readable by its owner only (files from older runs too)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -184,7 +191,7 @@ class Supervisor:
         self.settings = settings or load_supervisor_settings()
         self.log_settings = log_settings or load_log_settings()
         self.status_path = status_path
-        self.report = report or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.report = report or _print_to_stderr
         self._lock = threading.RLock()
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None

@@ -43,12 +43,15 @@ def previous_period(period: str) -> str:
 
 # How people write invoice numbers: G000100002, g 000 100 002, G-000-100-002, G 000-100-002,
 # "inv no. g000100001", "invoice #000100002" (no G), "invoice 000-100-002".
-_G_START = re.compile(r"(?<![A-Za-z0-9])[Gg][\s#:.-]{0,2}(?=\d)")
-_CUED_DIGITS = re.compile(r"(?i)(?:\b(?:invoice|inv|bill)s?\b\.?\s*(?:no\b\.?|number|num\b|nr\b\.?)?\s*[#:]?"
+_G_START = re.compile(r"(?<![A-Za-z0-9.])[Gg][\s#:.-]{0,2}(?=\d)")  # not the g of "e.g. 3"
+_CUED_DIGITS = re.compile(r"(?i)(?:\b(?:invoice|inv)s?\b\.?\s*(?:no\b\.?|number|num\b|nr\b\.?)?\s*[#:]?"
+                          r"|\bbills?\s*(?:no\b\.?|number|nr\b\.?|#)\s*[#:]?"
                           r"|(?<![A-Za-z0-9])(?:no\.|nr\.|#))\s*(?=\d)")
-# Bare digits that look like an invoice number without its G: six or more in a row, or 000-100-002.
-_LONE_DIGITS = re.compile(r"(?<![\w.,/-])(?:\d{6,}|\d{3}[ -]\d{3}[ -]\d{3})(?![\d.,/])")
+_PERIOD_SHAPED = re.compile(r"(?:19|20)\d{2}\s*[-/ ]\s*\d{1,2}\b")  # "invoice 2026-10" is a month
+# Bare digits that are an invoice number without its G: nine in a row, or 000-100-002.
+_LONE_DIGITS = re.compile(r"(?<![\w.,/-])(?:\d{9}|\d{3}[ -]\d{3}[ -]\d{3})(?![\w.,/-])")
 _DIGIT_GROUP = re.compile(r"[ -]?(\d+)")
+MIN_ATTEMPT_DIGITS = 5  # "G5 instance" is not an attempt at an invoice number; "G12345" is
 INVOICE_DIGITS = 9
 
 
@@ -69,29 +72,32 @@ def _digits_from(text: str, start: int) -> tuple[str, int]:
 
 
 def invoice_mention(text: str | None) -> InvoiceMention | None:
-    """The first invoice number the text names, in any spelling; its `number` is None when what
-    was written can't be one (too few or too many digits). None when no number is named.
+    """The invoice number the text names, in any spelling: the first valid one, else the first
+    attempt (its `number` None: too few or too many digits). None when no number is named.
 
-    A G starts a number whatever follows; digits without it count after "invoice", "no." or "#"
-    (six or more, so "bill 09/2026" stays a month) or when they look like one on their own."""
+    A G and five or more digits start a number; digits without the G count after "invoice",
+    "no." or "#" (six or more, and not shaped like a month: "invoice 2026-10"), or when they are
+    nine on their own. Amounts, years and phone numbers are not invoice numbers."""
     if not text:
         return None
     found: list[tuple[int, str, str]] = []
     for match in _G_START.finditer(text):
         digits, end = _digits_from(text, match.end())
-        found.append((match.start(), text[match.start():end], digits))
-        break
+        if len(digits) >= MIN_ATTEMPT_DIGITS:
+            found.append((match.start(), text[match.start():end], digits))
     for match in _CUED_DIGITS.finditer(text):
+        if _PERIOD_SHAPED.match(text, match.end()):
+            continue
         digits, end = _digits_from(text, match.end())
         if len(digits) >= 6 and text[end:end + 1] != "/":
             found.append((match.start(), text[match.start():end], digits))
-            break
-    if match := _LONE_DIGITS.search(text):
+    for match in _LONE_DIGITS.finditer(text):
         digits, end = _digits_from(text, match.start())
         found.append((match.start(), text[match.start():end], digits))
     if not found:
         return None
-    _, typed, digits = min(found)
+    valid = [f for f in found if len(f[2]) == INVOICE_DIGITS]
+    _, typed, digits = min(valid or found)
     return InvoiceMention(typed.strip(), f"G{digits}" if len(digits) == INVOICE_DIGITS else None)
 
 

@@ -77,6 +77,16 @@ def check_sender_id(value: object) -> str:
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 
 
+def _without_markup(text: str) -> str:
+    """Tags removed until none is left ("<img<i> src=x>" would otherwise rebuild one), then any "<"
+    that could still open a tag."""
+    while True:
+        stripped = _TAG.sub(" ", text)
+        if stripped == text:
+            return re.sub(r"<(?=[A-Za-z/!?])", "", stripped)
+        text = stripped
+
+
 def clean_text(value: object, limits: ChannelSettings) -> CleanText:
     """The text without control characters or markup; beyond `analysed_chars` it is cut (at a word)."""
     if not isinstance(value, str):
@@ -85,9 +95,10 @@ def clean_text(value: object, limits: ChannelSettings) -> CleanText:
         raise Rejected(400, "invalid_message", "'message' is not valid Unicode text.")
     if len(value) > limits.max_message_chars:
         return CleanText("", too_long=True)
-    text = "".join(ch for ch in value if ch in _KEEP_CONTROLS or unicodedata.category(ch)[0] != "C"
+    text = _without_markup(html.unescape(value))  # entities first: "&#x202e;" is a control character too
+    text = "".join(ch for ch in text if ch in _KEEP_CONTROLS or unicodedata.category(ch)[0] != "C"
                    or unicodedata.category(ch) == "Co")
-    text = re.sub(r"[ \t]{2,}", " ", _TAG.sub(" ", html.unescape(text))).strip()
+    text = re.sub(r"[ \t]{2,}", " ", text).strip()
     if not text:
         raise Rejected(400, "empty_message", "'message' must not be empty.")
     if len(text) <= limits.analysed_chars:

@@ -110,7 +110,10 @@ class BillingRestInput(InputChannel):
         try:
             if not await asyncio.to_thread(_may_speak, settings.database_url, sender, caller):
                 logger.warning("refused a turn in %s from someone who does not own it", sender)
-                return [_reply(agent, sender, NOT_YOURS)]
+                # A sign-in that failed here is most likely the owner's own: say that, change nothing.
+                refusal = {"expired": "utter_sign_in_expired", "invalid": "utter_sign_in_required"}.get(
+                    caller.token_problem or "", NOT_YOURS)
+                return [_reply(agent, sender, refusal)]
         except SQLAlchemyError:
             # Without knowing who owns it, nobody may change a conversation: fail closed.
             logger.exception("could not check who owns conversation %s", sender)

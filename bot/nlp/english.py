@@ -9,10 +9,12 @@ import re
 
 # "when was that due?", "has it been paid?", "this invoice": one thing already talked about.
 _BACK_REFERENCE = re.compile(r"\b(that|it|this|the same)\b(?!\s+(?:month|year|week)s?\b)|\bthe (one|invoice|bill)\b", re.I)
+SHORT_FOLLOW_UP_WORDS = 7
 _PLURAL = re.compile(r"\b(all|every|each|my (bills|invoices)|them|they|those|these)\b", re.I)
 _NUMBER_WORDS = {"one": 1, "a": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4,
                  "5": 5, "6": 6}
 _STEPS_BACK = re.compile(r"\b(one|a|two|three|four|five|six|[2-6])\s+months?\s+(back|before|earlier|prior)\b", re.I)
+_BEFORE_LAST = re.compile(r"\bthe\s+(one|month|invoice|bill)\s+before\s+last\b", re.I)
 _PREVIOUS = re.compile(r"\b(previous|prior|preceding|earlier)\s+(one|invoice|bill|month)\b|\b(the\s+)?one\s+before\b|"
                        r"\bthe\s+month\s+before\b|\bbefore\s+that\b", re.I)
 _NEXT = re.compile(r"\b(next|following|later)\s+(one|invoice|bill|month)\b|\b(the\s+)?one\s+after\b|\bafter\s+that\b",
@@ -20,8 +22,10 @@ _NEXT = re.compile(r"\b(next|following|later)\s+(one|invoice|bill|month)\b|\b(th
 
 
 def refers_back(text: str) -> bool:
-    """Does the message point at one thing already talked about (not "all my bills")?"""
-    return bool(_BACK_REFERENCE.search(text)) and not _PLURAL.search(text)
+    """Does a short follow-up point at one thing already talked about ("when was that due?", not
+    "what do I owe and when is it due?" nor "all my bills")?"""
+    return len(text.split()) <= SHORT_FOLLOW_UP_WORDS and bool(_BACK_REFERENCE.search(text)) \
+        and not _PLURAL.search(text)
 
 
 def months_from_focus(text: str) -> int | None:
@@ -29,6 +33,8 @@ def months_from_focus(text: str) -> int | None:
     -2 for "two months back", +1 for "the next one"; None when it points nowhere relative."""
     if m := _STEPS_BACK.search(text):
         return -_NUMBER_WORDS[m.group(1).lower()]
+    if _BEFORE_LAST.search(text):
+        return -2
     if _PREVIOUS.search(text):
         return -1
     if _NEXT.search(text):
@@ -36,8 +42,8 @@ def months_from_focus(text: str) -> int | None:
     return None
 
 
-_ALL_INVOICES = re.compile(r"\b(all|every|list)\b.*\b(invoices?|bills?)\b|\b(invoices|bills)\b.*\b(i|we) (have|got)\b|"
-                           r"\bwhich invoices\b", re.I)
+_ALL_INVOICES = re.compile(r"\b(all|every|list)\s+(?:of\s+)?(?:my|our|the)?\s*(invoices?|bills?)\b"
+                           r"|\bwhich invoices do (i|we) have\b", re.I)
 
 
 def asks_for_all_invoices(text: str) -> bool:
@@ -45,9 +51,11 @@ def asks_for_all_invoices(text: str) -> bool:
     return bool(_ALL_INVOICES.search(text))
 
 
-_NOT_SOLVED = re.compile(r"\b(not|never|no longer|isn'?t|hasn'?t|wasn'?t|didn'?t|doesn'?t|haven'?t)\b.*"
-                         r"\b(fixed|solved|resolved|sorted|corrected|refunded|right|gone|changed)\b|"
-                         r"\bstill\b|\bnope\b|\bnot (yet|really|at all)\b|\b(wrong|same problem|no change)\b", re.I)
+_NOT_SOLVED = re.compile(
+    r"\b(not|never|isn'?t|hasn'?t|wasn'?t|didn'?t|doesn'?t|haven'?t|aren'?t)\s+(?:\w+\s+){0,2}"
+    r"(fixed|solved|resolved|sorted|corrected|refunded|gone|changed|removed|reversed)\b"
+    r"|\bstill\s+(?:\w+\s+)?(there|on|showing|charged|charging|here|the same|wrong|not|open|unpaid|suspended|blocked)\b"
+    r"|\bnope\b|\bnot (yet|really|at all)\b|\bsame problem\b|\bno change\b", re.I)
 
 
 def says_not_solved(text: str) -> bool:

@@ -94,6 +94,9 @@ def test_markup_is_read_as_its_words():
     assert clean_text("<p>What is my <b>balance</b>?</p>", LIMITS).text == "What is my balance ?"
     assert clean_text("&lt;script&gt;alert(1)&lt;/script&gt; my invoice", LIMITS).text == "alert(1) my invoice"
     assert clean_text("I paid < 500 and > 300", LIMITS).text == "I paid < 500 and > 300"
+    for attack in ("<img<i> src=x onerror=alert(1)>", "<svg<b>/onload=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"):
+        assert "<" not in clean_text("my balance " + attack, LIMITS).text
+    assert "\u202e" not in clean_text("pay &#x202e;me", LIMITS).text
 
 
 @pytest.mark.parametrize("metadata", [[], "token", 5, True])

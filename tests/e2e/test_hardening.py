@@ -141,10 +141,13 @@ def _dispute_until_confirmation(stack, sender, token):
 def test_another_customers_answer_in_my_conversation_changes_nothing(stack):
     sender, tailspin = new_sender(), issue_token("C-1004")
     _dispute_until_confirmation(stack, sender, tailspin)
-    for intruder in ({"customer_token": issue_token("C-1001")}, {}, {"customer_token": "eyJhbGciOiJIUzI1NiJ9.e30.x"},
-                     {"partner_token": issue_staff_token("P-01", "Mei Chen")}):
+    for intruder, told in (({"customer_token": issue_token("C-1001")}, "belongs to someone else"),
+                           ({}, "belongs to someone else"),
+                           ({"partner_token": issue_staff_token("P-01", "Mei Chen")}, "belongs to someone else"),
+                           # A failed sign-in is most likely the owner's own: told to sign in, nothing changes.
+                           ({"customer_token": "eyJhbGciOiJIUzI1NiJ9.e30.x"}, "once you're signed in")):
         refused = text_of(post(stack, {"sender": sender, "message": "no", "metadata": intruder}).json())
-        assert "belongs to someone else" in refused and "Tailspin" not in refused
+        assert told in refused and "Tailspin" not in refused, refused
     filed = text_of(post(stack, {"sender": sender, "message": "yes",
                                  "metadata": {"customer_token": tailspin}}).json())
     assert re.search(r"Your reference is ESC-\w+", filed), filed
