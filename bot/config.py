@@ -241,6 +241,8 @@ class SupervisorSettings:
     restart_backoff_cap: float  # ...but never longer than this
     crash_window: float  # crashes are counted over this sliding window
     crash_loop_threshold: int  # this many crashes in the window: reported as crash-looping (still retried)
+    liveness_interval: float = 10.0  # a running server's health is checked this often...
+    liveness_failures: int = 3  # ...and this many failed checks in a row (hung, not dead) count as a crash
 
 
 def load_supervisor_settings() -> SupervisorSettings:
@@ -249,6 +251,8 @@ def load_supervisor_settings() -> SupervisorSettings:
         restart_backoff_cap=_vianet_seconds("BOT_RESTART_BACKOFF_CAP", 60.0),
         crash_window=_vianet_seconds("BOT_CRASH_WINDOW_SECONDS", 300.0),
         crash_loop_threshold=_positive_int("BOT_CRASH_LOOP_THRESHOLD", 5),
+        liveness_interval=_vianet_seconds("BOT_LIVENESS_INTERVAL", 10.0),
+        liveness_failures=_positive_int("BOT_LIVENESS_FAILURES", 3),
     )
 
 

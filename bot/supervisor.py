@@ -135,6 +135,8 @@ class Service:
     next_start_at: float = 0.0
     log: ProcessLog | None = field(default=None, repr=False)
     reader: threading.Thread | None = field(default=None, repr=False)
+    failed_checks: int = 0  # health checks failed in a row while running
+    next_check_at: float = 0.0
 
     def start(self, env: dict[str, str], log_settings: LogSettings | None = None) -> None:
         if self.log is None:
@@ -155,6 +157,15 @@ class Service:
             return requests.get(self.health_url, timeout=HEALTH_TIMEOUT).ok
         except requests.RequestException:
             return False
+
+    def kill(self) -> None:
+        """At once, without the grace of stop(): for a process that no longer answers."""
+        if self.process and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=5)
 
     def stop(self, grace: float = 10.0) -> None:
         if self.process and self.process.poll() is None:
@@ -257,8 +268,17 @@ class Supervisor:
             self._crashed(service, now, f"exit code {code}")
         elif service.state == STARTING and not self._check_started(service) \
                 and now - service.started_at > service.start_timeout:
-            service.stop()
+            service.kill()
             self._crashed(service, now, f"did not answer within {service.start_timeout:.0f}s")
+        elif service.state == RUNNING and service.health_url and now >= service.next_check_at:
+            # Alive but not answering (hung) is as bad as dead: after a few failed checks, restart it.
+            service.next_check_at = now + self.settings.liveness_interval
+            service.failed_checks = 0 if service.healthy() else service.failed_checks + 1
+            if service.failed_checks >= self.settings.liveness_failures:
+                service.failed_checks = 0
+                service.kill()
+                self._crashed(service, now, f"stopped answering ({self.settings.liveness_failures} health checks "
+                                            "in a row)")
 
     def _check_started(self, service: Service) -> bool:
         if service.state == STARTING and service.healthy():

@@ -244,3 +244,21 @@ def test_logs_are_owner_only_redacted_cut_and_rotated_at_the_size_limit(tmp_path
     assert "line 3999 " in last and "a token [redacted] a secret [redacted]" in last
     assert "z" * 500 + "... [truncated]" in last
     assert all(len(line) <= 500 + 200 + 40 for f in files for line in f.read_text().splitlines())
+
+
+def test_a_hung_server_that_stops_answering_is_restarted(tmp_path, supervisor):
+    hung = http_service("hung", tmp_path / "logs")
+    steady = http_service("steady", tmp_path / "logs")
+    watched = SupervisorSettings(restart_backoff_base=0.05, restart_backoff_cap=0.4, crash_window=300,
+                                 crash_loop_threshold=5, liveness_interval=0.2, liveness_failures=3)
+    sup = supervisor([hung, steady], settings=watched)
+    sup.start_all()
+    sup.wait_until_running(60)
+    sup.start_supervisor(interval=0.05)
+    frozen, steady_pid = hung.process.pid, steady.process.pid
+    os.kill(frozen, signal.SIGSTOP)  # alive, holding its port, answering nothing
+    wait_for(lambda: hung.restarts == 1 and hung.state == RUNNING, what="the hung server restarted")
+    assert hung.process.pid != frozen and requests.get(hung.health_url, timeout=2).ok
+    assert any("hung stopped unexpectedly (stopped answering (3 health checks in a row))" in line
+               for line in supervisor.reports), supervisor.reports
+    assert steady.process.pid == steady_pid and steady.restarts == 0
