@@ -165,8 +165,8 @@ class Renderer:
         if not overpaid:
             return ("You have no credit on your account: we haven't received more than your invoices asked for. "
                     "Ask me for your balance to see what is still open.")
-        items = "\n".join(f"- {self.money(inv.overpaid, inv.currency)} from {inv.number} ({self.money(inv.total, inv.currency)}), "
-                          f"paid {self.payment_dates(inv)}" for inv in overpaid)
+        items = "\n".join(f"- {self.money(inv.overpaid, inv.currency)}: invoice {inv.number} "
+                          f"({self.money(inv.total, inv.currency)}) was paid {self.payment_dates(inv)}" for inv in overpaid)
         return (f"You have a credit of {self.money(made.credit, made.currency)}:\n{items}\n"
                 "Ask me for a refund if you'd like it back.")
 
