@@ -47,11 +47,8 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
     period_text = ctx.entity("billing_period") if use_period else None
     period = parse_period(period_text, ctx.today) if period_text else None
     if period:
-        matches = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
+        matches = _invoices_of_month(ctx, period)
         render = Renderer(ctx.settings)
-        if not matches and period == ctx.today.strftime("%Y-%m"):
-            # "This month's bill" before this month is invoiced: the bill they have, the latest.
-            return invoices.latest_invoice(ctx.session, ctx.customer_id)
         if not matches:
             dispatcher.utter_message(response="utter_no_invoice_for_period", period=render.month(period))
             return None
@@ -82,6 +79,15 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
     if latest is None:
         dispatcher.utter_message(response="utter_no_invoices")
     return latest
+
+
+def _invoices_of_month(ctx: Context, period: str) -> list[InvoiceView]:
+    """The month's invoices; "this month" before it is invoiced means the bill they have, the latest."""
+    found = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
+    if not found and period == ctx.today.strftime("%Y-%m"):
+        latest = invoices.latest_invoice(ctx.session, ctx.customer_id)
+        return [latest] if latest else []
+    return found
 
 
 def _focused(ctx: Context) -> InvoiceView | None:
@@ -233,12 +239,12 @@ class ActionExplainBillChange(CustomerAction):
     def _invoice_for(dispatcher: CollectingDispatcher, ctx: Context, period: str) -> InvoiceView | None:
         """The invoice of a month named beside another; "this month" before it is invoiced is the
         latest bill, and another month without one is said so, then its nearest earlier invoice."""
-        found = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
+        found = _invoices_of_month(ctx, period)
         if found:
             return found[0]
         latest = invoices.latest_invoice(ctx.session, ctx.customer_id)
-        if period == ctx.today.strftime("%Y-%m") or latest is None:
-            return latest
+        if latest is None:
+            return None
         dispatcher.utter_message(response="utter_no_invoice_for_period", period=Renderer(ctx.settings).month(period))
         earlier = [inv for inv in invoices.all_invoices(ctx.session, ctx.customer_id) if inv.period < period]
         return earlier[0] if earlier else latest

@@ -60,8 +60,7 @@ class Renderer:
         if not inv.payments:
             return f"It hasn't been paid yet and {self.is_due(inv)}."
         if inv.overpaid:
-            twice = len(inv.payments) == 2 and all(p.amount == inv.total for p in inv.payments)
-            return (f"It was {'paid twice' if twice else 'overpaid'}: we received {self.payments(inv)}. That is "
+            return (f"It was {'paid twice' if inv.paid_twice else 'overpaid'}: we received {self.payments(inv)}. That is "
                     f"{self.money(inv.overpaid, inv.currency)} more than the invoice; the extra is a credit on "
                     "your account, and you can ask for a refund.")
         if inv.is_paid:
@@ -172,8 +171,7 @@ class Renderer:
 
     def payment_dates(self, inv: InvoiceView) -> str:
         dates = [self.day(p.paid_on) for p in inv.payments]
-        twice = len(inv.payments) == 2 and all(p.amount == inv.total for p in inv.payments)
-        return ("twice, on " if twice else "on ") + " and ".join(dates)
+        return ("twice, on " if inv.paid_twice else "on ") + " and ".join(dates)
 
     def payment_not_recorded(self, bal: Balance, made: PaymentsMade, suspended: list[Suspension]) -> str:
         if not bal.unpaid:

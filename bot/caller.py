@@ -57,6 +57,16 @@ class Caller:
             return f"{STAFF_AUDIENCE}:{self.partner_id}:{self.staff_name}"
         return None
 
+    @property
+    def claimant(self) -> tuple[str | None, bool]:
+        """(who speaks in a conversation, whether that binds it). A customer whose sign-in expired
+        still owns their conversation (they are told to sign in again), but binds nothing."""
+        if self.principal:
+            return self.principal, True
+        if self.expired_customer_id:
+            return f"{CUSTOMER_AUDIENCE}:{self.expired_customer_id}", False
+        return None, False
+
     def to_metadata(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}
 

@@ -65,19 +65,19 @@ def clip(text: str, limit: int | None = None, secrets: list[str] | None = None) 
     return "\n".join(truncate(line, limit) for line in redact(text, secrets).split("\n"))
 
 
-def _scrub_record(record: logging.LogRecord, limit: int) -> None:
+def _scrub_record(record: logging.LogRecord, limit: int, secrets: list[str]) -> None:
     try:
         message = record.getMessage()
     except Exception:  # a malformed call; logging reports it when it formats the record
         return
     # The whole message is one log line's worth, however many lines it spans.
-    record.msg, record.args = truncate(redact(message), limit), ()
+    record.msg, record.args = truncate(redact(message, secrets), limit), ()
     if record.exc_info and not record.exc_text:
         record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
     if record.exc_text:
-        record.exc_text = clip(record.exc_text, limit)
+        record.exc_text = clip(record.exc_text, limit, secrets)
     if record.stack_info:
-        record.stack_info = clip(record.stack_info, limit)
+        record.stack_info = clip(record.stack_info, limit, secrets)
 
 
 class RedactingStream:
@@ -87,9 +87,10 @@ class RedactingStream:
     line goes out on flush() (a prompt), or cut once it is far past the line limit.
     """
 
-    def __init__(self, stream: TextIO, limit: int) -> None:
+    def __init__(self, stream: TextIO, limit: int, secrets: list[str] | None = None) -> None:
         self._stream = stream
         self._limit = limit
+        self._secrets = secrets
         self._pending = ""
         self._skipping = False  # the rest of a line already written cut
         self._lock = threading.RLock()
@@ -99,18 +100,18 @@ class RedactingStream:
             *lines, self._pending = (self._pending + text).split("\n")
             for line in lines:
                 if not self._skipping:
-                    self._stream.write(clip(line, self._limit) + "\n")
+                    self._stream.write(clip(line, self._limit, self._secrets) + "\n")
                 self._skipping = False
             if len(self._pending) > self._limit * 4:  # an endless line: its beginning, cut, is enough
                 if not self._skipping:
-                    self._stream.write(clip(self._pending, self._limit) + "\n")
+                    self._stream.write(clip(self._pending, self._limit, self._secrets) + "\n")
                 self._pending, self._skipping = "", True
         return len(text)
 
     def flush(self) -> None:
         with self._lock:
             if self._pending and not self._skipping:
-                self._stream.write(clip(self._pending, self._limit))
+                self._stream.write(clip(self._pending, self._limit, self._secrets))
             self._pending = ""
             self._stream.flush()
 
@@ -132,17 +133,19 @@ def install() -> None:
         return
     _installed = True
     limit = load_log_settings().line_max
+    # Read once: the environment of a running process does not change, and every line passes here.
+    secrets = secret_values()
     previous: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        _scrub_record(record, limit)
+        _scrub_record(record, limit, secrets)
         return record
 
     logging.setLogRecordFactory(factory)
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if stream is not None and not isinstance(stream, RedactingStream):
-            wrapper = RedactingStream(stream, limit + LINE_PREFIX_ROOM)
+            wrapper = RedactingStream(stream, limit + LINE_PREFIX_ROOM, secrets)
             setattr(sys, name, wrapper)
             atexit.register(wrapper.flush)

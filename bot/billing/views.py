@@ -48,6 +48,11 @@ class InvoiceView:
         return max(self.received - self.total, ZERO)
 
     @property
+    def paid_twice(self) -> bool:
+        """Two payments, each of the whole amount: the classic duplicate transfer."""
+        return len(self.payments) == 2 and all(p.amount == self.total for p in self.payments)
+
+    @property
     def is_paid(self) -> bool:
         return self.outstanding == ZERO
 

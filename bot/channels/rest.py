@@ -28,7 +28,7 @@ from bot.config import ConfigError, load_channel_settings, load_settings
 from bot.conversations.ownership import claim
 from bot.db import session_scope
 from bot.escalation import records
-from bot.identity import CUSTOMER_AUDIENCE, issue_push_token
+from bot.identity import issue_push_token
 from bot.integrations.rasa_api import RESOLVED_INTENT
 from bot.nlp.language import mostly_chinese
 
@@ -50,18 +50,8 @@ def _client_metadata(metadata: dict[str, Any], caller: Caller) -> dict[str, Any]
     return {**kept, CALLER_KEY: caller.to_metadata()}
 
 
-def _claimant(caller: Caller) -> tuple[str | None, bool]:
-    """(who speaks, whether that binds the conversation). A customer whose sign-in expired is
-    still the owner of their conversation (they are told to sign in again), but binds nothing."""
-    if caller.principal:
-        return caller.principal, True
-    if caller.expired_customer_id:
-        return f"{CUSTOMER_AUDIENCE}:{caller.expired_customer_id}", False
-    return None, False
-
-
 def _may_speak(database_url: str, conversation_id: str, caller: Caller) -> bool:
-    principal, binds = _claimant(caller)
+    principal, binds = caller.claimant
     with session_scope(database_url) as session:
         return claim(session, conversation_id, principal, bind=binds)
 
