@@ -5,8 +5,7 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Context, CustomerAction
-from actions.render import Renderer
+from actions.base import Context, CustomerAction, say
 from bot.billing import policy
 
 
@@ -17,15 +16,11 @@ class ActionExplainSuspension(CustomerAction):
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         suspended = policy.suspensions(ctx.session, ctx.customer_id, ctx.today)
         if not suspended:
-            names = ", ".join(name for name, _ in policy.subscription_names(ctx.session, ctx.customer_id))
-            dispatcher.utter_message(
-                text=f"Your subscription{'s' if ',' in names else ''} ({names or 'none on record'}) "
-                     "is active, not suspended for billing reasons. If a service isn't working, that is a technical "
-                     "issue: please contact your provider's technical support.")
+            names = [name for name, _ in policy.subscription_names(ctx.session, ctx.customer_id)]
+            say(dispatcher, ctx.replies.active_subscriptions(names))
             return []
-        render = Renderer(ctx.settings)
         for suspension in suspended:
-            dispatcher.utter_message(text=render.suspension(suspension))
+            say(dispatcher, ctx.replies.suspension(suspension))
         return []
 
 
@@ -39,5 +34,5 @@ class ActionExplainCollectionsPolicy(CustomerAction):
             dispatcher.utter_message(response="utter_billing_unavailable")
             return []
         suspended = bool(policy.suspensions(ctx.session, ctx.customer_id, ctx.today))
-        dispatcher.utter_message(text=Renderer(ctx.settings).policy(terms, suspended))
+        say(dispatcher, ctx.replies.policy(terms, suspended))
         return []

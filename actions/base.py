@@ -17,11 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.customer import identify
-from actions.render import Renderer
 from bot.billing.invoices import customer_name
 from bot.config import Settings, load_settings
 from bot.db import session_scope
 from bot.escalation import records
+from bot.replies import Reply, can_push, conversation_language
+from bot.replies.catalogue import Phrases
+from bot.replies.escalations import EscalationReplies
+from bot.replies.language import LANGUAGE_SLOT, METADATA_KEY as LOCALE_KEY, language_of
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,40 @@ class Context:
     def text(self) -> str:
         return (self.tracker.latest_message or {}).get("text") or ""
 
+    @property
+    def replies(self) -> EscalationReplies:
+        return replies_for(self.tracker, self.settings)
+
+    @property
+    def can_push(self) -> bool:
+        return can_push(self.tracker.get_latest_input_channel())
+
+
+def language_of_tracker(tracker: Tracker, settings: Settings) -> str:
+    return conversation_language((tracker.latest_message or {}).get("metadata"), tracker.get_slot(LANGUAGE_SLOT),
+                                 settings)
+
+
+def replies_for(tracker: Tracker, settings: Settings) -> EscalationReplies:
+    """The reply layer in this conversation's language."""
+    return replies_in(language_of_tracker(tracker, settings), settings)
+
+
+def replies_in(language: str, settings: Settings) -> EscalationReplies:
+    return EscalationReplies(Phrases(language, settings), settings.today())
+
+
+def say(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    """Send a reply: its plain text for every channel, its structure for those that render it."""
+    dispatcher.utter_message(text=reply.plain(), buttons=[dict(b) for b in reply.buttons],
+                             json_message={"reply": reply.structure()})
+
+
+def remember_language(tracker: Tracker) -> list[dict[str, Any]]:
+    """Keep the language the channel named for turns that carry none (news pushed by the worker)."""
+    named = language_of(((tracker.latest_message or {}).get("metadata") or {}).get(LOCALE_KEY))
+    return [SlotSet(LANGUAGE_SLOT, named)] if named and named != tracker.get_slot(LANGUAGE_SLOT) else []
+
 
 class CustomerAction(Action, ABC):
     """Verifies the caller on every run, then answers inside one database session."""
@@ -58,7 +95,8 @@ class CustomerAction(Action, ABC):
             dispatcher.utter_message(response=caller.problem)
             return []
         # Database work runs in a thread so one slow query does not stall other conversations.
-        return await asyncio.to_thread(self._answer_in_session, dispatcher, tracker, settings, caller.customer_id)
+        events = await asyncio.to_thread(self._answer_in_session, dispatcher, tracker, settings, caller.customer_id)
+        return remember_language(tracker) + events
 
     def _answer_in_session(self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings,
                            customer_id: str) -> list[dict[str, Any]]:
@@ -97,7 +135,7 @@ class CustomerAction(Action, ABC):
         if notice is None:
             return []
         note = records.latest_upstream_note(session, notice.escalation_id)
-        dispatcher.utter_message(text=Renderer(settings).resolution_news(notice, note))
+        say(dispatcher, replies_for(tracker, settings).news(notice, note))
         records.mark_shown(session, customer_id, notice.id)
         return [SlotSet("resolution_reference", notice.reference), SlotSet("resolution_solved", None),
                 FollowupAction("resolution_form")]

@@ -6,7 +6,6 @@ stores what must be filed (the relay worker sends it upstream later, never this 
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -14,15 +13,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import Context, CustomerAction, CustomerFormValidation
+from actions.base import Context, CustomerAction, CustomerFormValidation, replies_in, say
 from actions.invoices import FOCUS_SLOT
-from actions.render import Renderer
 from bot.billing import disputes, invoices
 from bot.billing.charges import mentioned_charge
 from bot.billing.disputes import Assessment
 from bot.billing.parsing import INVOICE_NUMBER_FORMAT, invoice_mention, normalize_invoice_number, parse_amount, parse_period
 from bot.escalation import records
-from bot.nlp.english import refers_back
+from bot.nlp.english import refers_back, says_what_is_wrong, special_complaint
 from bot.escalation.models import State
 
 CLAIM_SLOTS = ("dispute_invoice", "dispute_charge", "dispute_details", "dispute_confirmed",
@@ -37,15 +35,9 @@ DIGRESSIONS = {"ask_balance", "ask_invoice", "ask_invoice_lines", "ask_due_date"
 # Asking for the other kind of claim in the middle of one switches forms, keeping the invoice.
 SWITCHES = {"request_refund": ("dispute_invoice", "refund_invoice"), "dispute_charge": ("refund_invoice", "dispute_invoice")}
 INVALID_ANSWERS_BEFORE_EXPLAINING = 2
-# Words that say what is wrong with a charge, so a first message can carry the whole complaint.
-_COMPLAINT = re.compile(r"\b(never|didn'?t|did not|not ordered|wrong|cancell?ed|overcharged|too (high|much)|"
-                        r"more than (we )?agreed|don'?t recogni[sz]e|not ours)\b", re.I)
-# Answering "which invoice?", a bare run of digits counts as an attempt too.
-_SPECIAL_CHARGE_WORDS = [
-    (disputes.ALREADY_PAID, re.compile(r"already paid|paid (it|this|that)|i paid|have paid|payment was made", re.I)),
-    (disputes.CHARGED_TWICE, re.compile(r"twice|double|two times|duplicate", re.I)),
-    (disputes.WHOLE_INVOICE, re.compile(r"\b(total|whole|entire|full amount)\b", re.I)),
-]
+# The special complaints the English (and later other) matchers name, as the domain codes them.
+SPECIAL_CHARGES = {"already_paid": disputes.ALREADY_PAID, "charged_twice": disputes.CHARGED_TWICE,
+                   "whole_invoice": disputes.WHOLE_INVOICE}
 
 
 def reset_claim() -> list[dict[str, Any]]:
@@ -76,9 +68,9 @@ def charge_from_message(ctx: Context, invoice_number: str | None) -> str | None:
         if named:
             return named
     # "Charged twice for the CNY 4,500.00" is about being charged twice, not about that line.
-    for charge, pattern in _SPECIAL_CHARGE_WORDS:
-        if pattern.search(ctx.text):
-            return charge
+    special = special_complaint(ctx.text)
+    if special:
+        return SPECIAL_CHARGES[special]
     if invoice:
         amount = parse_amount(ctx.entity("amount"))
         by_amount = [l.description for l in invoice.lines if l.amount == amount]
@@ -135,27 +127,25 @@ class InvoiceQuestion:
             return {slot: number, "invalid_invoice_answers": 0.0}
         if number is None and latest_intent(ctx) in ("affirm", "deny"):
             # "yes" to "which invoice?": the question comes again, with their invoices as buttons.
-            dispatcher.utter_message(text="I need to know which invoice it is.")
+            dispatcher.utter_message(response="utter_invoice_which_needed")
             return {slot: None}
         failures = int(ctx.tracker.get_slot("invalid_invoice_answers") or 0) + 1
         if number:
             dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=number)
         elif failures >= INVALID_ANSWERS_BEFORE_EXPLAINING:
-            dispatcher.utter_message(text=f"That doesn't look like an invoice number; they look like this: "
-                                          f"{INVOICE_NUMBER_FORMAT}. It is printed at the top of the invoice, "
-                                          "or pick one of yours below.")
+            dispatcher.utter_message(response="utter_invoice_number_explained", example=INVOICE_NUMBER_FORMAT)
         else:
             dispatcher.utter_message(response="utter_invoice_number_malformed", typed=str(value)[:40])
         return {slot: None, "invalid_invoice_answers": float(failures)}
 
 
 def invoice_buttons(ctx: Context, overpaid_first: bool = False) -> list[dict[str, str]]:
-    render = Renderer(ctx.settings)
+    p = ctx.replies.p
     recent = invoices.recent_invoices(ctx.session, ctx.customer_id, limit=4)
     if overpaid_first:
         recent.sort(key=lambda inv: not inv.overpaid)
-    return [{"title": f"{inv.number} ({render.month(inv.period)}, {render.money(inv.total, inv.currency)})"
-                      + (" - paid twice" if inv.overpaid else ""),
+    return [{"title": p.say("claim.invoice_button_twice" if inv.overpaid else "claim.invoice_button", number=inv.number,
+                            period=p.month(inv.period), total=p.money(inv.total, inv.currency)),
              "payload": inv.number} for inv in recent]
 
 
@@ -200,7 +190,7 @@ class ValidateDisputeForm(CustomerFormValidation):
     async def extract_dispute_details(self, dispatcher, tracker, domain) -> dict[str, Any]:
         text = self.ctx.text.strip()
         requested = tracker.get_slot("requested_slot")
-        if requested is None and not tracker.get_slot("dispute_details") and _COMPLAINT.search(text):
+        if requested is None and not tracker.get_slot("dispute_details") and says_what_is_wrong(text):
             return {"dispute_details": text[:1000]}  # the first message already says what is wrong
         if requested != "dispute_details" or asks_something_else(self.ctx):
             return {}
@@ -209,9 +199,7 @@ class ValidateDisputeForm(CustomerFormValidation):
     def validate_dispute_details(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         # A customer's own words are what 21Vianet receives: a bare "yes" or "no" says nothing.
         if latest_intent(self.ctx) in ("affirm", "deny") and len(str(value).split()) <= 3:
-            dispatcher.utter_message(text="Please tell me in a few words what is wrong with the charge, for example "
-                                          "\"we never ordered it\" or \"it's more than we agreed\". I'll pass "
-                                          "your words on as they are.")
+            dispatcher.utter_message(response="utter_dispute_details_needed")
             return {"dispute_details": None}
         return {"dispute_details": value}
 
@@ -221,8 +209,8 @@ class ActionAskDisputeInvoice(CustomerAction):
         return "action_ask_dispute_invoice"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        dispatcher.utter_message(text="Which invoice is the charge on? Give me its number, or pick one:",
-                                 buttons=invoice_buttons(ctx))
+        say(dispatcher, ctx.replies.reply("claim.ask_dispute_invoice", ctx.replies.p.say("claim.ask_dispute_invoice"),
+                                          buttons=invoice_buttons(ctx)))
         return []
 
 
@@ -234,33 +222,16 @@ class ActionAskDisputeCharge(CustomerAction):
         inv = invoices.find_invoice(ctx.session, ctx.customer_id, ctx.tracker.get_slot("dispute_invoice") or "")
         if inv is None:
             return [SlotSet("dispute_invoice", None)]
-        render = Renderer(ctx.settings)
-        buttons = [{"title": f"{l.description} ({render.money(l.amount, inv.currency)})", "payload": l.description}
-                   for l in inv.lines]
-        buttons += [{"title": "I already paid this invoice", "payload": "I already paid this invoice"},
-                    {"title": "I was charged twice", "payload": "I was charged twice"},
-                    {"title": f"The total ({render.money(inv.total, inv.currency)})", "payload": "The total"}]
-        dispatcher.utter_message(text=f"Which charge on {inv.number} ({render.month(inv.period)}) looks wrong?",
-                                 buttons=buttons)
+        p = ctx.replies.p
+        buttons = [{"title": p.say("claim.charge_button", line=l.description, amount=p.money(l.amount, inv.currency)),
+                    "payload": l.description} for l in inv.lines]
+        # Payloads are fixed words that charge_from_message reads the same in every language.
+        buttons += [{"title": p.say("claim.already_paid_button"), "payload": "I already paid this invoice"},
+                    {"title": p.say("claim.charged_twice_button"), "payload": "I was charged twice"},
+                    {"title": p.say("claim.total_button", total=p.money(inv.total, inv.currency)), "payload": "The total"}]
+        say(dispatcher, ctx.replies.reply("claim.ask_charge", p.say("claim.ask_charge", number=inv.number,
+                                                                      period=p.month(inv.period)), buttons=buttons))
         return []
-
-
-def filing_summary(render: Renderer, a: Assessment, charge: str, details: str | None) -> str:
-    inv = a.invoice
-    what = f"{a.line.description} ({render.money(a.line.amount, inv.currency)})" if a.line else charge
-    text = f"Invoice {inv.number} ({render.month(inv.period)}), {what}"
-    return f"{text}: \"{details}\"" if details else text
-
-
-def filing_plan(render: Renderer, a: Assessment, partner_name: str) -> str:
-    if a.outcome == disputes.PARTNER_REFUND:
-        return (f"We received {render.money(a.invoice.received, a.invoice.currency)} for {a.invoice.number}, "
-                f"{render.money(a.amount, a.invoice.currency)} more than the invoice: that was paid twice. "
-                f"I can ask {partner_name} to refund the {render.money(a.amount, a.invoice.currency)} to you.")
-    if a.outcome == disputes.PARTNER_CORRECTION:
-        return f"I can pass this to the billing team of {partner_name} to correct."
-    return (f"Our records can't settle this, so I can report it to 21Vianet on your behalf, through "
-            f"{partner_name}.")
 
 
 class ActionAskDisputeConfirmed(CustomerAction):
@@ -271,14 +242,15 @@ class ActionAskDisputeConfirmed(CustomerAction):
         a = dispute_assessment(ctx, ctx.tracker.slots)
         if a is None:
             return [SlotSet("dispute_invoice", None)]
-        render = Renderer(ctx.settings)
         partner = invoices.partner_name(ctx.session, ctx.customer_id)
-        summary = filing_summary(render, a, ctx.tracker.get_slot("dispute_charge"), ctx.tracker.get_slot("dispute_details"))
-        dispatcher.utter_message(text=f"{filing_plan(render, a, partner)}\nHere is what I'll file:\n{summary}\n"
-                                      "Shall I file it?",
-                                 buttons=[{"title": "Yes, file it", "payload": "/affirm"},
-                                          {"title": "No, don't", "payload": "/deny"}])
+        say(dispatcher, ctx.replies.confirm_dispute(a, partner, ctx.tracker.get_slot("dispute_charge"),
+                                                    ctx.tracker.get_slot("dispute_details")))
         return []
+
+
+def upstream(ctx: Context):
+    """The reply layer in the language 21Vianet works in, for what the ticket says."""
+    return replies_in(ctx.settings.upstream_language, ctx.settings)
 
 
 def file_claim(ctx: Context, a: Assessment, kind: str, summary: str, description: str) -> records.EscalationView:
@@ -289,45 +261,29 @@ def file_claim(ctx: Context, a: Assessment, kind: str, summary: str, description
         dedup_key=records.dedup_key_for(ctx.customer_id, kind, a.invoice.number, a.problem or summary))
 
 
-def filed_reply(escalation: records.EscalationView, partner: str) -> str:
-    if not escalation.created:
-        return (f"You already reported this: your reference is {escalation.reference}, and it is "
-                f"{escalation.state_in_plain_words}. I'll tell you here when it is resolved.")
-    who = "21Vianet, through " + partner if escalation.route == "vianet" else "the billing team of " + partner
-    return (f"Done. Your reference is {escalation.reference}. It goes to {who}, and I'll tell you here when it is "
-            "resolved. You can ask me for its status any time.")
-
-
-def settled_reply(render: Renderer, a: Assessment) -> str:
-    inv = a.invoice
-    if a.outcome == disputes.SETTLED_PAID:
-        return (f"Our records agree that {inv.number} is paid: {render.payments(inv)}. There's nothing more to pay "
-                "on it, and no dispute is needed.")
-    return (f"Here is how {inv.number} adds up; each charge appears once:\n{render.invoice_lines(inv)}\n"
-            "If one of these lines is wrong, tell me which and I'll look into it.")
-
-
 class ActionSubmitDispute(CustomerAction):
     def name(self) -> str:
         return "action_submit_dispute"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         a = dispute_assessment(ctx, ctx.tracker.slots)
-        render = Renderer(ctx.settings)
         if a is None:
             dispatcher.utter_message(response="utter_nothing_filed")
         elif not a.needs_filing:
-            dispatcher.utter_message(text=settled_reply(render, a))
+            say(dispatcher, ctx.replies.settled(a))
         elif ctx.tracker.get_slot("dispute_confirmed") is not True:
             dispatcher.utter_message(response="utter_nothing_filed")
         else:
             charge, details = ctx.tracker.get_slot("dispute_charge"), ctx.tracker.get_slot("dispute_details")
-            summary = filing_summary(render, a, charge, None)
+            words = upstream(ctx)
+            summary = words.claim_what(a, charge)
+            description = words.p.say("upstream.dispute", customer_id=ctx.customer_id, what=summary,
+                                      customer=invoices.customer_name(ctx.session, ctx.customer_id),
+                                      words=details or summary)
             kind = "refund" if a.outcome == disputes.PARTNER_REFUND else "dispute"
-            description = (f"Customer {ctx.customer_id} ({invoices.customer_name(ctx.session, ctx.customer_id)}) "
-                           f"disputes {summary}. In their words: {details or charge}")
             escalation = file_claim(ctx, a, kind, summary, description)
-            dispatcher.utter_message(text=filed_reply(escalation, invoices.partner_name(ctx.session, ctx.customer_id)))
+            say(dispatcher, ctx.replies.filed(escalation, invoices.partner_name(ctx.session, ctx.customer_id),
+                                              ctx.can_push))
         return reset_claim()
 
 
@@ -354,8 +310,8 @@ class ActionAskRefundInvoice(CustomerAction):
         return "action_ask_refund_invoice"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        dispatcher.utter_message(text="Which invoice is the refund for? Give me its number, or pick one:",
-                                 buttons=invoice_buttons(ctx, overpaid_first=True))
+        say(dispatcher, ctx.replies.reply("claim.ask_refund_invoice", ctx.replies.p.say("claim.ask_refund_invoice"),
+                                          buttons=invoice_buttons(ctx, overpaid_first=True)))
         return []
 
 
@@ -367,11 +323,7 @@ class ActionAskRefundConfirmed(CustomerAction):
         a = disputes.assess_refund(ctx.session, ctx.customer_id, ctx.tracker.get_slot("refund_invoice") or "")
         if a is None:
             return [SlotSet("refund_invoice", None)]
-        render = Renderer(ctx.settings)
-        partner = invoices.partner_name(ctx.session, ctx.customer_id)
-        dispatcher.utter_message(text=f"{filing_plan(render, a, partner)}\nShall I file the refund request?",
-                                 buttons=[{"title": "Yes, file it", "payload": "/affirm"},
-                                          {"title": "No, don't", "payload": "/deny"}])
+        say(dispatcher, ctx.replies.confirm_refund(a, invoices.partner_name(ctx.session, ctx.customer_id)))
         return []
 
 
@@ -382,24 +334,22 @@ class ActionSubmitRefund(CustomerAction):
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         number = ctx.tracker.get_slot("refund_invoice")
         a = disputes.assess_refund(ctx.session, ctx.customer_id, number) if number else None
-        render = Renderer(ctx.settings)
         if a is None:
             dispatcher.utter_message(response="utter_nothing_filed")
         elif not a.needs_filing:
-            inv = a.invoice
-            paid = f"was paid once: {render.payments(inv)}" if inv.payments else "hasn't been paid yet"
-            dispatcher.utter_message(text=f"{inv.number} {paid}, so there is nothing to refund on it. If a charge on "
-                                          "it is wrong, tell me you want to dispute it.")
+            say(dispatcher, ctx.replies.nothing_to_refund(a))
         elif ctx.tracker.get_slot("refund_confirmed") is not True:
             dispatcher.utter_message(response="utter_nothing_filed")
         else:
-            summary = (f"Refund of {render.money(a.amount, a.invoice.currency)} paid twice for invoice "
-                       f"{a.invoice.number}")
-            description = (f"Customer {ctx.customer_id} ({invoices.customer_name(ctx.session, ctx.customer_id)}) paid "
-                           f"{a.invoice.number} more than once ({render.payments(a.invoice)}); refund "
-                           f"{render.money(a.amount, a.invoice.currency)}.")
+            words = upstream(ctx)
+            extra = words.money(a.amount, a.invoice.currency)
+            summary = words.p.say("upstream.refund_summary", extra=extra, number=a.invoice.number)
+            description = words.p.say("upstream.refund", customer_id=ctx.customer_id, number=a.invoice.number,
+                                      customer=invoices.customer_name(ctx.session, ctx.customer_id),
+                                      payments=words.payments(a.invoice), extra=extra)
             escalation = file_claim(ctx, a, "refund", summary, description)
-            dispatcher.utter_message(text=filed_reply(escalation, invoices.partner_name(ctx.session, ctx.customer_id)))
+            say(dispatcher, ctx.replies.filed(escalation, invoices.partner_name(ctx.session, ctx.customer_id),
+                                              ctx.can_push))
         return reset_claim()
 
 
@@ -416,8 +366,8 @@ class ActionSwitchClaim(Action):
         mention = invoice_mention(tracker.latest_message.get("text") or "")
         # The invoice the switching message names, else the one the first form already had.
         invoice = (mention.number if mention and mention.number else None) or (tracker.get_slot(source) if source else None)
-        dispatcher.utter_message(text="OK, let's make it a refund request instead." if intent == "request_refund"
-                                 else "OK, let's make it a dispute instead.")
+        dispatcher.utter_message(response="utter_switch_to_refund" if intent == "request_refund"
+                                 else "utter_switch_to_dispute")
         return reset_claim() + ([SlotSet(target, invoice)] if invoice else [])
 
 
@@ -433,12 +383,6 @@ class ActionResetClaim(Action):
 
 # ----- status ---------------------------------------------------------------------------------
 
-def describe_for_customer(escalation: records.EscalationView) -> str:
-    """What the customer filed, in their words; a report by partner staff without the staff's."""
-    if escalation.kind == "partner_report":
-        return "a problem your provider reported to 21Vianet for you"
-    return escalation.summary
-
 class ActionShowTickets(CustomerAction):
     def name(self) -> str:
         return "action_show_tickets"
@@ -448,12 +392,7 @@ class ActionShowTickets(CustomerAction):
         if not mine:
             dispatcher.utter_message(response="utter_no_tickets")
             return []
-        lines = []
-        for e in mine:
-            line = f"- {e.reference}: {describe_for_customer(e)}. Status: {e.state_in_plain_words}."
-            answer = records.latest_upstream_note(ctx.session, e.id) if e.state == State.CLOSED else None
-            if answer:  # what 21Vianet decided, in their words
-                line += f" 21Vianet's answer: \"{answer}\""
-            lines.append(line)
-        dispatcher.utter_message(text="Your disputes and requests:\n" + "\n".join(lines))
+        # What 21Vianet decided, in their words, for those closed with an answer.
+        answers = [records.latest_upstream_note(ctx.session, e.id) if e.state == State.CLOSED else None for e in mine]
+        say(dispatcher, ctx.replies.tickets(list(zip(mine, answers))))
         return []

@@ -7,33 +7,21 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-# Intents worth offering, with the button a customer would recognise.
-TOPIC_TITLES = {
-    "ask_invoice": "See an invoice",
-    "ask_invoice_lines": "See invoice line items",
-    "ask_balance": "Check my balance",
-    "ask_overdue": "What is overdue?",
-    "ask_payments_made": "What have I paid?",
-    "ask_credit": "Do I have a credit?",
-    "ask_due_date": "When is my bill due?",
-    "ask_payment_status": "Was my payment received?",
-    "ask_payment_methods": "How can I pay?",
-    "explain_charge": "Why did my bill change?",
-    "dispute_charge": "Dispute a charge",
-    "request_refund": "Ask for a refund",
-    "subscription_suspended": "My subscription is suspended",
-    "ask_collections_policy": "Late payment policy",
-    "ticket_status": "Status of my request",
-    "request_human": "Talk to a person",
-    "ask_capabilities": "What can you do?",
-}
+from actions.base import replies_for, say
+from bot.config import load_settings
+
+# Intents worth offering, as buttons a customer would recognise (titles: `fallback.topic.<intent>`).
+TOPICS = ("ask_invoice", "ask_invoice_lines", "ask_balance", "ask_overdue", "ask_payments_made", "ask_credit",
+          "ask_due_date", "ask_payment_status", "ask_payment_methods", "explain_charge", "dispute_charge",
+          "request_refund", "subscription_suspended", "ask_collections_policy", "ticket_status", "request_human",
+          "ask_capabilities")
 OFFERED = 2
 
 
 def likeliest_topics(tracker: Tracker, count: int = OFFERED) -> list[str]:
     ranking = (tracker.latest_message or {}).get("intent_ranking") or []
     names = [entry.get("name") for entry in ranking]
-    return [name for name in names if name in TOPIC_TITLES][:count]
+    return [name for name in names if name in TOPICS][:count]
 
 
 class ActionOfferTopics(Action):
@@ -50,7 +38,8 @@ class ActionOfferTopics(Action):
         named = {e["entity"]: e["value"] for e in (tracker.latest_message or {}).get("entities") or []
                  if e.get("entity") in ("invoice_number", "billing_period")}
         suffix = json.dumps(named, ensure_ascii=False) if named else ""
-        buttons = [{"title": TOPIC_TITLES[name], "payload": f"/{name}{suffix}"} for name in topics]
-        buttons.append({"title": "Something else", "payload": "/ask_capabilities"})
-        dispatcher.utter_message(text="Sorry, I'm not sure I understood. Did you mean one of these?", buttons=buttons)
+        words = replies_for(tracker, load_settings())
+        buttons = [{"title": words.p.say(f"fallback.topic.{name}"), "payload": f"/{name}{suffix}"} for name in topics]
+        buttons.append({"title": words.p.say("fallback.something_else"), "payload": "/ask_capabilities"})
+        say(dispatcher, words.reply("fallback.did_you_mean", words.p.say("fallback.did_you_mean"), buttons=buttons))
         return []

@@ -7,8 +7,7 @@ from typing import Any
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Context, CustomerAction
-from actions.render import Renderer
+from actions.base import Context, CustomerAction, say
 from bot.billing import invoices
 from bot.billing.charges import mentioned_charge
 from bot.billing.parsing import invoice_mention, parse_period, shift_period
@@ -18,7 +17,6 @@ from bot.escalation import records
 from bot.escalation.models import State
 
 FOCUS_SLOT = "focus_invoice"
-INVOICES_LISTED = 12  # a longer history is listed newest first, then "...and N older ones"
 QUESTION_SLOT = "last_invoice_question"  # which question a bare follow-up ("and October?") repeats
 # "more than September", "compared with September": the month named is what to compare with.
 # ("the bill from September" is September's bill, so "from" is not one.)
@@ -48,15 +46,11 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
     period = parse_period(period_text, ctx.today) if period_text else None
     if period:
         matches = _invoices_of_month(ctx, period)
-        render = Renderer(ctx.settings)
         if not matches:
-            dispatcher.utter_message(response="utter_no_invoice_for_period", period=render.month(period))
+            dispatcher.utter_message(response="utter_no_invoice_for_period", period=ctx.replies.p.month(period))
             return None
         if len(matches) > 1:
-            others = ", ".join(inv.number for inv in matches[1:])
-            dispatcher.utter_message(text=f"You have {len(matches)} invoices for {render.month(period)}. Here is "
-                                          f"{matches[0].number}; ask for {others} by number to see the other"
-                                          f"{'s' if len(matches) > 2 else ''}.")
+            say(dispatcher, ctx.replies.several_in_month(matches, period))
         return matches[0]
 
     # "the previous one", "two months back": counted from the invoice in focus (or the latest).
@@ -67,8 +61,7 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
             period = shift_period(anchor.period, step)
             matches = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
             if not matches:
-                dispatcher.utter_message(response="utter_no_invoice_for_period",
-                                         period=Renderer(ctx.settings).month(period))
+                dispatcher.utter_message(response="utter_no_invoice_for_period", period=ctx.replies.p.month(period))
                 return None
             return matches[0]
 
@@ -108,11 +101,6 @@ def _focus(inv: InvoiceView, question: str) -> list[dict[str, Any]]:
     return [SlotSet(FOCUS_SLOT, inv.number), SlotSet(QUESTION_SLOT, question)]
 
 
-def _lines_button(inv: InvoiceView) -> list[dict[str, str]]:
-    return [{"title": "See the line items", "payload": f'/ask_invoice_lines{{"invoice_number":"{inv.number}"}}'},
-            {"title": "Why did it change?", "payload": f'/explain_charge{{"invoice_number":"{inv.number}"}}'}]
-
-
 class ActionShowInvoice(CustomerAction):
     def name(self) -> str:
         return "action_show_invoice"
@@ -123,14 +111,13 @@ class ActionShowInvoice(CustomerAction):
             if not every:
                 dispatcher.utter_message(response="utter_no_invoices")
                 return []
-            dispatcher.utter_message(text=Renderer(ctx.settings).invoice_list(every, INVOICES_LISTED))
+            say(dispatcher, ctx.replies.invoice_list(every))
             return []
         asked_for_specific = _about_one_invoice(ctx)
         inv = resolve_invoice(dispatcher, ctx, use_focus=False)
         if inv is None:
             return []
-        lead = "Invoice" if asked_for_specific else "Your latest invoice is"
-        dispatcher.utter_message(text=Renderer(ctx.settings).invoice_summary(inv, lead), buttons=_lines_button(inv))
+        say(dispatcher, ctx.replies.invoice_summary(inv, latest=not asked_for_specific))
         return _focus(inv, "invoice")
 
 
@@ -142,7 +129,7 @@ class ActionShowInvoiceLines(CustomerAction):
         inv = resolve_invoice(dispatcher, ctx, use_focus=True)
         if inv is None:
             return []
-        dispatcher.utter_message(text=Renderer(ctx.settings).invoice_lines(inv))
+        say(dispatcher, ctx.replies.invoice_lines(inv))
         return _focus(inv, "lines")
 
 
@@ -154,7 +141,7 @@ class ActionShowBalance(CustomerAction):
         bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
         refunds = [e for e in records.escalations_for_customer(ctx.session, ctx.customer_id)
                    if e.kind == "refund" and e.state in State.OPEN] if bal.credit else []
-        dispatcher.utter_message(text=Renderer(ctx.settings).balance(bal, refunds))
+        say(dispatcher, ctx.replies.balance(bal, refunds, ctx.replies.state(refunds[0]) if refunds else ""))
         return []
 
 
@@ -167,13 +154,10 @@ class ActionShowDueDates(CustomerAction):
             inv = resolve_invoice(dispatcher, ctx, use_focus=True)
             if inv is None:
                 return []
-            render = Renderer(ctx.settings)
-            state = render.is_due(inv) if not inv.is_paid else f"was due {render.day(inv.due_date)} and is paid"
-            dispatcher.utter_message(text=f"{inv.number} ({render.month(inv.period)}, "
-                                          f"{render.money(inv.total, inv.currency)}) {state}.")
+            say(dispatcher, ctx.replies.due_of(inv))
             return _focus(inv, "due")
         bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
-        dispatcher.utter_message(text=Renderer(ctx.settings).due_dates(bal))
+        say(dispatcher, ctx.replies.due_dates(bal))
         return []
 
 
@@ -182,21 +166,17 @@ class ActionShowPaymentStatus(CustomerAction):
         return "action_show_payment_status"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        render = Renderer(ctx.settings)
         if _about_one_invoice(ctx):
             inv = resolve_invoice(dispatcher, ctx, use_focus=True)
             if inv is None:
                 return []
-            dispatcher.utter_message(text=f"{inv.number} ({render.month(inv.period)}, "
-                                          f"{render.money(inv.total, inv.currency)}): {render.payment_state(inv)}")
+            say(dispatcher, ctx.replies.payment_of(inv))
             return _focus(inv, "payment")
         recent = invoices.recent_invoices(ctx.session, ctx.customer_id, limit=3)
         if not recent:
             dispatcher.utter_message(response="utter_no_invoices")
             return []
-        text = "\n".join(f"- {inv.number} ({render.month(inv.period)}, {render.money(inv.total, inv.currency)}): "
-                         f"{render.payment_state(inv)}" for inv in recent)
-        dispatcher.utter_message(text=f"Here are your most recent invoices and their payments:\n{text}")
+        say(dispatcher, ctx.replies.recent_payments(recent))
         return []
 
 
@@ -207,7 +187,6 @@ class ActionExplainBillChange(CustomerAction):
         return "action_explain_bill_change"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        render = Renderer(ctx.settings)
         named = sorted({p for v in ctx.tracker.get_latest_entity_values("billing_period")
                         if (p := parse_period(v, ctx.today))}, reverse=True)
         baseline = None
@@ -225,14 +204,11 @@ class ActionExplainBillChange(CustomerAction):
         if baseline is not None and baseline >= inv.period:
             baseline = None  # "this month" fell back to the latest bill: compare it with the one before
         if baseline is not None and not invoices.invoices_for_period(ctx.session, ctx.customer_id, baseline):
-            dispatcher.utter_message(response="utter_no_invoice_for_period", period=render.month(baseline))
+            dispatcher.utter_message(response="utter_no_invoice_for_period", period=ctx.replies.p.month(baseline))
             baseline = None  # named as such; the answer uses the invoice before instead
         charge, inv = self._named_charge(ctx, inv)
         change = invoices.compare_with_previous(ctx.session, ctx.customer_id, inv, baseline_period=baseline)
-        if charge:
-            dispatcher.utter_message(text=render.charge(change, charge))
-        else:
-            dispatcher.utter_message(text=render.bill_change(change))
+        say(dispatcher, ctx.replies.charge(change, charge) if charge else ctx.replies.bill_change(change))
         return _focus(inv, "change")
 
     @staticmethod
@@ -245,7 +221,7 @@ class ActionExplainBillChange(CustomerAction):
         latest = invoices.latest_invoice(ctx.session, ctx.customer_id)
         if latest is None:
             return None
-        dispatcher.utter_message(response="utter_no_invoice_for_period", period=Renderer(ctx.settings).month(period))
+        dispatcher.utter_message(response="utter_no_invoice_for_period", period=ctx.replies.p.month(period))
         earlier = [inv for inv in invoices.all_invoices(ctx.session, ctx.customer_id) if inv.period < period]
         return earlier[0] if earlier else latest
 
@@ -287,7 +263,7 @@ class ActionShowOverdue(CustomerAction):
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         overdue = invoices.overdue_invoices(ctx.session, ctx.customer_id, ctx.today)
         bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
-        dispatcher.utter_message(text=Renderer(ctx.settings).overdue(overdue, bal))
+        say(dispatcher, ctx.replies.overdue(overdue, bal))
         return []
 
 

@@ -20,6 +20,7 @@ from bot.billing.invoices import customer_name, customer_named_in, partner_custo
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.escalation import records
+from actions.base import replies_for, replies_in, say
 from actions.customer import caller_of
 from bot.identity import Staff
 
@@ -56,8 +57,10 @@ class ValidatePartnerEscalationForm(FormValidationAction):
                     if named:
                         events.append(SlotSet("partner_customer", named[0]))
                     elif requested == "partner_customer" and _latest_intent(tracker) != "cancel":
-                        names = ", ".join(f"{name} ({cid})" for cid, name in partner_customers(session, staff.partner_id))
-                        dispatcher.utter_message(text=f"I can't find that customer among yours: {names}.")
+                        words = replies_for(tracker, load_settings()).p
+                        names = words.listing([words.say("staff.customer", name=name, customer_id=cid)
+                                               for cid, name in partner_customers(session, staff.partner_id)])
+                        dispatcher.utter_message(response="utter_staff.unknown_customer", customers=names)
         except SQLAlchemyError:
             logger.exception("billing database error in %s", self.name())
             dispatcher.utter_message(response="utter_billing_unavailable")
@@ -84,10 +87,11 @@ class ActionAskPartnerConfirmed(Action):
         except SQLAlchemyError:
             mine = {}
         name = mine.get(customer_id)
-        dispatcher.utter_message(
-            text=f"I'll report this to 21Vianet on behalf of {name + ' (' + customer_id + ')' if name else customer_id}:\n"
-                 f"\"{tracker.get_slot('partner_problem')}\"\nShall I file it?",
-            buttons=[{"title": "Yes, file it", "payload": "/affirm"}, {"title": "No, don't", "payload": "/deny"}])
+        words = replies_for(tracker, load_settings())
+        customer = words.p.say("staff.customer", name=name, customer_id=customer_id) if name else customer_id
+        say(dispatcher, words.reply("staff.confirm", words.p.say("staff.confirm", customer=customer,
+                                                                  problem=tracker.get_slot("partner_problem")),
+                                    buttons=words.p.buttons("staff.confirm")))
         return []
 
 
@@ -108,24 +112,21 @@ class ActionSubmitPartnerEscalation(Action):
             with session_scope(load_settings().database_url) as session:
                 if customer_id not in {cid for cid, _ in partner_customers(session, staff.partner_id)}:
                     return reset  # never file for another partner's customer
+                settings = load_settings()
                 name = customer_name(session, customer_id)
-                who = f"{name} ({customer_id})" if name else customer_id
-                summary = f"Reported by {staff.name}: {problem}"[:200]
+                words = replies_for(tracker, settings)
+                who = words.p.say("staff.customer", name=name, customer_id=customer_id) if name else customer_id
+                upstream = replies_in(settings.upstream_language, settings).p
+                summary = upstream.say("upstream.partner_report_summary", staff=staff.name, problem=problem)[:200]
                 escalation = records.file_escalation(
                     session, customer_id=customer_id, kind="partner_report", route="vianet", summary=summary,
-                    description=f"{staff.name} of partner {staff.partner_id} reports on behalf of customer "
-                                f"{customer_id}: {problem}",
+                    description=upstream.say("upstream.partner_report", staff=staff.name, partner_id=staff.partner_id,
+                                             customer_id=customer_id, problem=problem),
                     filed_by=f"partner:{staff.name}", conversation_id=tracker.sender_id,
                     dedup_key=records.dedup_key_for(customer_id, "partner_report", None, problem))
         except SQLAlchemyError:
             logger.exception("could not file the partner escalation")
             dispatcher.utter_message(response="utter_billing_unavailable")
             return reset
-        if escalation.created:
-            dispatcher.utter_message(text=f"Filed as {escalation.reference} for {who}. It goes to 21Vianet "
-                                          "shortly; I'll post here when it is resolved, so you can close the loop "
-                                          "with the customer.")
-        else:
-            dispatcher.utter_message(text=f"That was already reported as {escalation.reference}; it is "
-                                          f"{escalation.state_in_plain_words}.")
+        say(dispatcher, words.staff_filed(escalation, who))
         return reset

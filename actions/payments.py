@@ -5,8 +5,7 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Context, CustomerAction
-from actions.render import Renderer
+from actions.base import Context, CustomerAction, say
 from bot.billing import invoices, policy
 
 
@@ -16,7 +15,7 @@ class ActionShowPaymentsMade(CustomerAction):
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         made = invoices.payments_made(ctx.session, ctx.customer_id)
-        dispatcher.utter_message(text=Renderer(ctx.settings).payments_made(made))
+        say(dispatcher, ctx.replies.payments_made(made))
         return []
 
 
@@ -26,7 +25,7 @@ class ActionShowCredit(CustomerAction):
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
         made = invoices.payments_made(ctx.session, ctx.customer_id)
-        dispatcher.utter_message(text=Renderer(ctx.settings).credit(made))
+        say(dispatcher, ctx.replies.credit(made))
         return []
 
 
@@ -41,5 +40,5 @@ class ActionExplainPaymentNotRecorded(CustomerAction):
         bal = invoices.balance(ctx.session, ctx.customer_id, ctx.today)
         made = invoices.payments_made(ctx.session, ctx.customer_id)
         suspended = policy.suspensions(ctx.session, ctx.customer_id, ctx.today)
-        dispatcher.utter_message(text=Renderer(ctx.settings).payment_not_recorded(bal, made, suspended))
+        say(dispatcher, ctx.replies.payment_not_recorded(bal, made, suspended))
         return []

@@ -12,8 +12,7 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.base import Context, CustomerAction
-from actions.render import Renderer
+from actions.base import Context, CustomerAction, replies_for, replies_in, say
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.escalation import records
@@ -68,17 +67,17 @@ class ActionAnnounceResolution(Action):
             return nothing  # unknown, or already told (a retried push)
         if notice.params.get("kind") != "partner_report" and last_customer(tracker) != notice.customer_id:
             return nothing  # someone else is signed in here now: it waits for the customer's own turn
-        text = Renderer(settings).resolution_news(notice, note)
+        words = replies_for(tracker, settings)
         if notice.params.get("kind") == "partner_report":
             # Staff reported it for a customer: they close the loop with the customer themselves.
-            dispatcher.utter_message(text=text + " Please let the customer know.")
+            say(dispatcher, words.news(notice, note, for_staff=True))
             try:  # staff on REST see it on their next turn: once shown here, it is not shown again
                 with session_scope(settings.database_url) as session:
                     records.mark_shown(session, notice.customer_id, notice.id)
             except SQLAlchemyError:
                 logger.exception("could not record that the resolution of %s was shown", reference)
             return nothing
-        dispatcher.utter_message(text=text)
+        say(dispatcher, words.news(notice, note))
         return []
 
 
@@ -133,12 +132,9 @@ class ActionRecordResolutionAnswer(CustomerAction):
         if notice is None or solved is None or notice.acknowledged is not None:
             return []  # nothing to record, or already recorded (a resent answer)
         words = ctx.tracker.get_slot("resolution_note")
-        note = None if solved else (f"The customer says the problem is not solved: \"{words}\"" if words
-                                    else "The customer says the problem is not solved.")
+        said = replies_in(ctx.settings.upstream_language, ctx.settings).p  # the note goes to 21Vianet
+        note = None if solved else (said.say("upstream.not_solved_words", words=words) if words
+                                    else said.say("upstream.not_solved"))
         records.record_customer_answer(ctx.session, ctx.customer_id, notice.id, bool(solved), note=note)
-        if solved:
-            dispatcher.utter_message(text=f"Glad to hear it. I've noted that {reference} is solved for you.")
-        else:
-            dispatcher.utter_message(text=f"I'm sorry it isn't. I've reopened {reference} with your answer, so it "
-                                          "will be looked at again, and I'll tell you here when there's news.")
+        say(dispatcher, ctx.replies.answer_recorded(reference, bool(solved), ctx.can_push))
         return []

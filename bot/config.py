@@ -37,6 +37,7 @@ class Settings:
     rasa_url: str
     rasa_api_token: str | None  # Rasa's HTTP API, used to push news into conversations
     local_vianet: bool  # without VIANET_API_URL, run the local 21Vianet stand-in as the upstream
+    upstream_language: str  # the language of what 21Vianet receives: "en" or "zh"
 
     def today(self) -> date:
         """The business date. BOT_TODAY pins it for demos and tests that need a fixed clock."""
@@ -79,7 +80,14 @@ def load_settings() -> Settings:
         rasa_url=env.get("RASA_URL", "http://localhost:5005"),
         rasa_api_token=env.get("RASA_API_TOKEN") or None,
         local_vianet=env.get("BOT_LOCAL_VIANET", "true").lower() not in ("false", "0", "no"),
+        upstream_language=_choice("VIANET_LANGUAGE", env.get("VIANET_LANGUAGE", "en"), ("en", "zh")),
     )
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
 
 
 # --- 21Vianet Partner Center: where disputes we cannot settle are escalated --------------------

@@ -315,7 +315,8 @@ def database_timings(url: str, conversations: list[Conversation], today) -> list
 
 
 def write_endpoints(folder: Path, action_port: int, tracker_store: str) -> Path:
-    text = f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+    text = (f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+            'nlg:\n  type: bot.replies.nlg.CatalogueGenerator\n')
     if tracker_store == "sqlite":
         text += f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {folder / 'rasa_tracker.sqlite3'}\n"
     path = folder / "endpoints.yml"

@@ -120,7 +120,7 @@ class LeakDetector:
         from bot.db import session_scope
         from bot.db.models import Customer, Invoice, PartnerInvoice
         from bot.escalation.models import Escalation
-        from bot.formatting import money
+        from bot.replies.catalogue import Phrases
 
         settings = load_settings()
         today = settings.today()
@@ -133,7 +133,7 @@ class LeakDetector:
 
         def amount(owner: str, value: Decimal | None, currency: str) -> None:
             if value:
-                amounts[(_number_part(money(abs(value), currency, settings)), currency)].add(owner)
+                amounts[(_number_part(Phrases("en", settings).money(abs(value), currency)), currency)].add(owner)
                 values[owner].add(abs(value))
 
         with session_scope(database_url) as session:
@@ -247,15 +247,18 @@ def _differences(values: list[Decimal]) -> set[Decimal]:
 
 def _public_fragments(domain_path: Path, markers: list[Marker]) -> list[str]:
     """Fixed wording that contains account-like data, the same for everyone and so never a leak:
-    the domain's responses and the string constants of the code that replies ("for example
+    the reply catalogue and the string constants of the code that replies ("for example
     G000100002"). A bare marker is not wording: it would hide that marker everywhere."""
+    from bot.replies.catalogue import catalogue
+    from bot.replies.language import LANGUAGES
+
     texts: list[str] = []
-    try:
-        domain = yaml.safe_load(domain_path.read_text(encoding="utf-8")) or {}
-        texts += [v.get("text") or "" for vs in (domain.get("responses") or {}).values() for v in vs or []
-                  if isinstance(v, dict)]
-    except (OSError, yaml.YAMLError):
-        pass
+    for language in LANGUAGES:
+        for entry in catalogue(language).values():
+            if isinstance(entry, dict):
+                texts += [str(v) for v in entry.values() if isinstance(v, str)] + [str(entry.get("text", ""))]
+            else:
+                texts.append(str(entry))
     for path in [*(REPO_ROOT / "actions").rglob("*.py"), *(REPO_ROOT / "bot").rglob("*.py")]:
         if "seed" in path.name:  # the demo data themselves
             continue
@@ -273,14 +276,12 @@ def _public_fragments(domain_path: Path, markers: list[Marker]) -> list[str]:
     return fragments
 
 
-def response_text(domain_path: Path, name: str) -> str:
-    """The fixed text of a response (up to its first placeholder), to recognise it in replies."""
-    try:
-        domain = yaml.safe_load(domain_path.read_text(encoding="utf-8")) or {}
-        text = domain["responses"][name][0]["text"]
-    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
-        return ""
-    return re.split(r"\{[^{}]*\}", text)[0].strip()
+def response_text(key: str) -> str:
+    """The fixed English text of a reply (up to its first placeholder), to recognise it in replies."""
+    from bot.replies.catalogue import catalogue
+
+    text = catalogue("en").get(key, "")
+    return re.split(r"\{[^{}]*\}", text)[0].strip() if isinstance(text, str) else ""
 
 
 # --- requests and outcomes --------------------------------------------------------------------------
@@ -544,7 +545,7 @@ class Fuzzer:
         self.conversations: list[str] = []
         self.owner: dict[str, str] = {}  # who we expect a conversation to be bound to
         self.history: dict[str, list[str]] = defaultdict(list)
-        self.not_yours = response_text(REPO_ROOT / "domain.yml", "utter_conversation_not_yours")
+        self.not_yours = response_text("conversation_not_yours")
         ttl = timedelta(hours=4)
         self.tokens = {cid: issue_token(cid, ttl=ttl) for cid in CUSTOMERS}
         self.staff_token = issue_staff_token(STAFF_PARTNER, STAFF_NAME, ttl=ttl)
@@ -1172,6 +1173,7 @@ def main(argv: list[str] | None = None) -> int:
         seed_demo(session)
     endpoints = folder / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{args.action_port}/webhook"\n'
+                         'nlg:\n  type: bot.replies.nlg.CatalogueGenerator\n'
                          f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {folder / "tracker.sqlite3"}\n')
 
     def _stop(signum, _frame):

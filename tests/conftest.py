@@ -89,4 +89,13 @@ async def run_action(action, tracker: Tracker) -> tuple[list[dict[str, Any]], li
 
 
 def texts(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(m.get("text") or f"<{m.get('response')}>" for m in messages)
+    """What the customer reads: a message's text, or its response rendered as the NLG would (English)."""
+    return "\n".join(m.get("text") or said(m) for m in messages)
+
+
+def said(message: dict[str, Any]) -> str:
+    from bot.replies import render
+    from bot.replies.nlg import UTTER, _MESSAGE_FIELDS
+
+    values = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
+    return render(message["response"][len(UTTER):], "en", **values).plain()

@@ -31,23 +31,35 @@ from bot.escalation import records
 from bot.identity import issue_push_token
 from bot.integrations.rasa_api import RESOLVED_INTENT
 from bot.nlp.language import mostly_chinese
+from bot.replies import render
+from bot.replies.language import METADATA_KEY as LOCALE_KEY, conversation_language, language_of
 
 logger = logging.getLogger(__name__)
 
-# What the channel itself says, from the domain's responses (domain.yml), like every other reply.
-TOO_LONG = "utter_message_too_long"
-CUT = "utter_message_cut"
-QUESTIONS_READ = "utter_message_questions_read"
-ENGLISH_ONLY = "utter_english_only"
-NOT_YOURS = "utter_conversation_not_yours"
-UNAVAILABLE = "utter_temporarily_unavailable"
+# What the channel itself says: keys of the reply layer (bot/replies), like every other reply.
+TOO_LONG = "message_too_long"
+CUT = "message_cut"
+QUESTIONS_READ = "message_questions_read"
+ENGLISH_ONLY = "english_only"
+NOT_YOURS = "conversation_not_yours"
+UNAVAILABLE = "temporarily_unavailable"
+
+
+class ReplyCollector(CollectingOutputChannel):
+    """One message per reply, whole: its text, buttons and structure (`custom.reply`) together,
+    where Rasa's collector splits text at blank lines and sends the structure apart."""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        kept = {key: message[key] for key in ("text", "buttons", "image", "custom") if message.get(key)}
+        self.messages.append({"recipient_id": recipient_id, **kept})
 
 
 def _client_metadata(metadata: dict[str, Any], caller: Caller) -> dict[str, Any]:
     """What is kept with the message: the verified caller, never the token, and never a caller
     the client wrote itself."""
-    kept = {k: v for k, v in metadata.items() if k not in (CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, CALLER_KEY)}
-    return {**kept, CALLER_KEY: caller.to_metadata()}
+    kept = {k: v for k, v in metadata.items() if k not in (CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, CALLER_KEY, LOCALE_KEY)}
+    language = language_of(metadata.get(LOCALE_KEY))  # "en" or "zh", or none: the conversation's own
+    return {**kept, CALLER_KEY: caller.to_metadata(), **({LOCALE_KEY: language} if language else {})}
 
 
 def _may_speak(database_url: str, conversation_id: str, caller: Caller) -> bool:
@@ -80,7 +92,7 @@ class BillingRestInput(InputChannel):
                 settings = load_settings()
             except ConfigError:
                 logger.exception("channel settings")
-                return response.json({"error": "unavailable", "message": "The assistant is misconfigured."}, 503)
+                return response.json({"error": "unavailable", "message": "the assistant is misconfigured"}, 503)
             try:
                 inbound = inbound_from_rest(request.body or b"", limits)
             except Rejected as exc:
@@ -94,28 +106,33 @@ class BillingRestInput(InputChannel):
     async def _answer(self, agent: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                       inbound: Inbound, settings: Any, limits: Any) -> list[dict[str, Any]]:
         sender = inbound.sender_id
+        language = conversation_language(inbound.metadata, None, settings)
+
+        def _reply(key: str, **values: Any) -> dict[str, Any]:
+            return {"recipient_id": sender, **render(key, language, settings, **values).message()}
+
         if inbound.too_long:
-            return [_reply(agent, sender, TOO_LONG, max_chars=limits.max_message_chars)]
+            return [_reply(TOO_LONG, max_chars=limits.max_message_chars)]
         caller = resolve_caller(inbound.metadata, settings)
         try:
             if not await asyncio.to_thread(_may_speak, settings.database_url, sender, caller):
                 logger.warning("refused a turn in %s from someone who does not own it", sender)
                 # A sign-in that failed here is most likely the owner's own: say that, change nothing.
-                refusal = {"expired": "utter_sign_in_expired", "invalid": "utter_sign_in_required"}.get(
+                refusal = {"expired": "sign_in_expired", "invalid": "sign_in_required"}.get(
                     caller.token_problem or "", NOT_YOURS)
-                return [_reply(agent, sender, refusal)]
+                return [_reply(refusal)]
         except SQLAlchemyError:
             # Without knowing who owns it, nobody may change a conversation: fail closed.
             logger.exception("could not check who owns conversation %s", sender)
-            return [_reply(agent, sender, UNAVAILABLE)]
+            return [_reply(UNAVAILABLE)]
         if mostly_chinese(inbound.text):  # until Chinese is understood: say so, in both languages
-            return [_reply(agent, sender, ENGLISH_ONLY)]
+            return [_reply(ENGLISH_ONLY)]
         text = neutralise_commands(inbound.text, set(agent.domain.intents))
-        collector = CollectingOutputChannel()
+        collector = ReplyCollector()
         if inbound.questions_only:  # said first: what follows answers only part of the message
-            collector.messages.append(_reply(agent, sender, QUESTIONS_READ, questions=_clip(inbound.text, 300)))
+            collector.messages.append(_reply(QUESTIONS_READ, questions=_clip(inbound.text, 300)))
         elif inbound.cut:
-            collector.messages.append(_reply(agent, sender, CUT, analysed_chars=limits.analysed_chars))
+            collector.messages.append(_reply(CUT, analysed_chars=limits.analysed_chars))
         said_before = len(collector.messages)
         try:
             await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
@@ -127,11 +144,11 @@ class BillingRestInput(InputChannel):
         if len(collector.messages) == said_before:
             # The action server is down or an action failed: Rasa itself goes on silently.
             logger.warning("a turn in %s produced no reply; answering that it is unavailable", sender)
-            collector.messages.append(_reply(agent, sender, UNAVAILABLE))
+            collector.messages.append(_reply(UNAVAILABLE))
         return collector.messages
 
     @staticmethod
-    async def _show_staff_news(agent: Any, collector: CollectingOutputChannel, sender: str, caller: Caller,
+    async def _show_staff_news(agent: Any, collector: ReplyCollector, sender: str, caller: Caller,
                                settings: Any) -> None:
         """REST cannot push: the resolution of what staff reported from here is shown on their next
         turn, through the same intent the worker pushes on channels that can."""
@@ -150,7 +167,3 @@ class BillingRestInput(InputChannel):
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(None, 1)[0] + "..."
 
-
-def _reply(agent: Any, recipient: str, response_name: str, **values: Any) -> dict[str, Any]:
-    variants = agent.domain.responses.get(response_name) or [{"text": ""}]
-    return {"recipient_id": recipient, "text": variants[0]["text"].format(**values)}

@@ -120,9 +120,8 @@ class CustomerNotification(Base):
     escalation_id = Column(Integer, ForeignKey("escalations.id"), nullable=False, index=True)
     customer_id = Column(String(16), ForeignKey("customers.id"), nullable=False, index=True)
     conversation_id = Column(String(128), nullable=True, index=True)
-    text_key = Column(String(64), nullable=False)  # e.g. escalation_resolved; the chat may word it itself
+    text_key = Column(String(64), nullable=False)  # e.g. escalation_resolved: what happened, worded by bot/replies
     params = Column(JSON, nullable=False, default=dict)
-    text = Column(Text, nullable=False)  # the default English wording
     created_at = Column(DateTime, nullable=False, default=utcnow)
     push_attempts = Column(Integer, nullable=False, default=0)
     next_push_at = Column(DateTime, nullable=True)

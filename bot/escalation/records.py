@@ -39,9 +39,10 @@ from bot.escalation.models import (
     utcnow,
 )
 from bot.escalation.views import EscalationView, EventView, NotificationView, PartnerQueueItem
-from bot.escalation.wording import resolved_notification, state_in_plain_words
 
 logger = logging.getLogger(__name__)
+
+RESOLVED_KEY = "escalation_resolved"  # the notification's kind; bot/replies words it
 
 __all__ = [
     "EscalationView",
@@ -64,7 +65,6 @@ __all__ = [
     "reopen",
     "requeue_for_vianet",
     "resolve_by_partner",
-    "state_in_plain_words",
 ]
 
 PARTNER_ROUTE_REASON = "handled by partner staff (no 21Vianet involvement)"
@@ -143,21 +143,20 @@ def close_and_notify(
     escalation.next_poll_at = None
     escalation.dedup_key = None  # the same problem may be filed again from now on
     add_event(session, escalation.id, "closed", detail)
-    text_key, params, text = resolved_notification(
-        reference=escalation.reference,
-        kind=escalation.kind,
-        summary=escalation.summary,
-        invoice_number=escalation.invoice_number,
-        resolved_by=resolved_by,
-        closed_on=closed_at.date().isoformat(),
-    )
+    # Facts, not sentences: each conversation words the news in its own language (bot/replies).
+    params = {
+        "reference": escalation.reference,
+        "kind": escalation.kind,
+        "invoice_number": escalation.invoice_number,
+        "resolved_by": resolved_by,
+        "closed_on": closed_at.date().isoformat(),
+    }
     notification = CustomerNotification(
         escalation_id=escalation.id,
         customer_id=escalation.customer_id,
         conversation_id=escalation.conversation_id,
-        text_key=text_key,
+        text_key=RESOLVED_KEY,
         params=params,
-        text=text,
         created_at=utcnow(),
         next_push_at=utcnow(),
     )
@@ -371,13 +370,14 @@ def reopen(session: Session, customer_id: str, reference: str, note: str) -> Esc
     row = lock_escalation(session, row.id)
     if row.state != State.CLOSED:
         return EscalationView.of(row)
-    note = " ".join((note or "").split())[:MAX_NOTE_CHARS] or "The customer reports the problem is not solved."
+    # The note is already worded for 21Vianet by the reply layer ("The customer says ...").
+    note = " ".join((note or "").split())[:MAX_NOTE_CHARS] or "-"
     row.state = State.REOPENED
     row.closed_at = None
     row.queue_reason = None
     add_event(session, row.id, "reopened", note)
     if row.upstream_id:
-        queue_upstream_note(session, row, "customer", f"Customer reports the problem is not solved: {note}", "open")
+        queue_upstream_note(session, row, "customer", note, "open")
         row.next_poll_at = utcnow()
     session.flush()
     logger.info("escalation %s reopened by the customer", row.reference)

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from bot.escalation.models import CustomerNotification, Escalation, EscalationEvent, State
-from bot.escalation.wording import state_in_plain_words
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,21 @@ class EscalationView:
         return self.state in State.OPEN
 
     @property
-    def state_in_plain_words(self) -> str:
-        return state_in_plain_words(self)
+    def progress(self) -> str:
+        """Where the escalation is, as the customer would ask it: a code the reply layer words
+        (bot/replies, `ticket.state.<code>`)."""
+        state = self.state
+        if state in (State.PENDING, State.SENDING):
+            return "passing_on"
+        if state == State.SENT:
+            return "vianet_needs_details" if self.upstream_status == "attention_needed" else "with_vianet"
+        if state == State.PARTNER_QUEUE:
+            return "with_partner"
+        if state == State.REOPENED:
+            return "reopened_vianet" if self.upstream_id else "reopened_partner"
+        if state == State.CLOSED:  # closed, not "resolved": the answer may be that the charge is correct
+            return "closed"
+        return "in_progress"
 
     @classmethod
     def of(cls, row: Escalation, *, created: bool = False) -> EscalationView:
@@ -87,7 +99,6 @@ class NotificationView:
     conversation_id: str | None
     text_key: str
     params: dict[str, Any] = field(hash=False)
-    text: str = ""
     created_at: datetime | None = None
     delivered_at: datetime | None = None
     shown_at: datetime | None = None
@@ -100,6 +111,6 @@ class NotificationView:
         return cls(
             id=row.id, escalation_id=row.escalation_id, reference=reference, customer_id=row.customer_id,
             conversation_id=row.conversation_id, text_key=row.text_key, params=dict(row.params or {}),
-            text=row.text, created_at=row.created_at, delivered_at=row.delivered_at, shown_at=row.shown_at,
+            created_at=row.created_at, delivered_at=row.delivered_at, shown_at=row.shown_at,
             acknowledged=row.acknowledged, answered_at=row.answered_at, customer_name=customer_name,
         )

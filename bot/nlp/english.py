@@ -61,3 +61,25 @@ _NOT_SOLVED = re.compile(
 def says_not_solved(text: str) -> bool:
     """Answering "is the problem solved?" in words: "the charge is still there", "it isn't fixed"."""
     return bool(_NOT_SOLVED.search(text))
+
+
+# Words that say what is wrong with a charge, so a first message can carry the whole complaint.
+_COMPLAINT = re.compile(r"\b(never|didn'?t|did not|not ordered|wrong|cancell?ed|overcharged|too (high|much)|"
+                        r"more than (we )?agreed|don'?t recogni[sz]e|not ours)\b", re.I)
+# The complaints the records can settle, by the words customers use (the charge-question's
+# buttons send "I already paid this invoice", "I was charged twice" and "The total").
+_SPECIAL_COMPLAINTS = [
+    ("already_paid", re.compile(r"already paid|paid (it|this|that)|i paid|have paid|payment was made", re.I)),
+    ("charged_twice", re.compile(r"twice|double|two times|duplicate", re.I)),
+    ("whole_invoice", re.compile(r"\b(total|whole|entire|full amount)\b", re.I)),
+]
+
+
+def says_what_is_wrong(text: str) -> bool:
+    """"we never ordered it", "it's more than we agreed": the message already is a complaint."""
+    return bool(_COMPLAINT.search(text))
+
+
+def special_complaint(text: str) -> str | None:
+    """"already_paid", "charged_twice" or "whole_invoice" when the message says so."""
+    return next((name for name, pattern in _SPECIAL_COMPLAINTS if pattern.search(text)), None)

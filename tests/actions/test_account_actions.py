@@ -7,7 +7,7 @@ async def test_suspension_explained(token_for):
     reply = texts((await run_action(ActionExplainSuspension(), make_tracker("why is it suspended",
                                                                             token=token_for("C-1002"))))[0])
     assert reply == ("Your Azure plan subscription was suspended on November 15, 2026 for non-payment. To restore it, "
-                     "pay the overdue balance of CNY 24,380.00 (G000200001 CNY 12,400.00, G000200002 CNY 11,980.00). "
+                     "pay the overdue balance of CNY 24,380.00 (G000200001 CNY 12,400.00 and G000200002 CNY 11,980.00). "
                      "Service is restored within one business day after the payment is received: if it reaches us today, "
                      "by November 26, 2026.")
 

@@ -42,7 +42,7 @@ async def test_credit_from_an_overpayment(token_for):
 async def test_a_payment_not_on_record_yet_and_when_service_comes_back(token_for):
     fabrikam = await reply(ActionExplainPaymentNotRecorded(), "C-1002", token_for,
                            "I transferred the money this morning, why is my service still off?")
-    assert fabrikam.startswith("No payment for G000200001 (CNY 12,400.00), G000200002 (CNY 11,980.00) is on record yet.")
+    assert fabrikam.startswith("No payment for G000200001 (CNY 12,400.00) and G000200002 (CNY 11,980.00) is on record yet.")
     assert "within one business day" in fabrikam
     assert "Once the overdue CNY 24,380.00 is recorded, your" in fabrikam and "for a payment recorded today, by" in fabrikam
     northwind = await reply(ActionExplainPaymentNotRecorded(), "C-1003", token_for)

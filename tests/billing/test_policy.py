@@ -47,12 +47,13 @@ def test_a_longer_reactivation_policy_gives_a_later_restore_date(session):
     session.flush()
     three_days = policy.suspensions(session, "C-1002", TODAY)[0]
     assert (one_day.reactivation_business_days, three_days.reactivation_business_days) == (1, 3)
-    from actions.render import Renderer
     from bot.config import load_settings
+    from bot.replies.billing import BillingReplies
+    from bot.replies.catalogue import Phrases
 
-    render = Renderer(load_settings())
-    render.today = TODAY  # a Wednesday: one business day is Thursday, three are the next Monday
+    # TODAY is a Wednesday: one business day is Thursday, three are the next Monday.
+    render = BillingReplies(Phrases("en", load_settings()), TODAY)
     assert "within one business day after the payment is received: if it reaches us today, by November 26, 2026" \
-        in render.suspension(one_day)
+        in render.suspension(one_day).text
     assert "within 3 business days after the payment is received: if it reaches us today, by November 30, 2026" \
-        in render.suspension(three_days)
+        in render.suspension(three_days).text

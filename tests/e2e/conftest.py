@@ -29,6 +29,7 @@ def stack(tmp_path_factory):
     reset_engine()
     endpoints = folder / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{ACTION_PORT}/webhook"\n'
+                         'nlg:\n  type: bot.replies.nlg.CatalogueGenerator\n'
                          f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {folder / "tracker.sqlite3"}\n')
     running = Stack(model=model, rasa_port=RASA_PORT, action_port=ACTION_PORT, vianet_port=VIANET_PORT,
                     endpoints=endpoints, log_dir=folder / "logs",

@@ -19,8 +19,8 @@ from bot.escalation import records
 from bot.escalation.__main__ import main as escalation_cli
 from bot.escalation.models import Escalation, State
 from bot.escalation.records import dedup_key_for, file_escalation
-from bot.escalation.wording import state_in_plain_words
 from tests.escalation.helpers import TAILSPIN, count_escalations, event_kinds, file, row
+from tests.conftest import TODAY
 
 NORTHWIND = "C-1003"
 
@@ -134,27 +134,25 @@ def test_escalations_for_customer_lists_open_ones_first_then_recently_closed(db_
     with session_scope() as session:
         views = records.escalations_for_customer(session, TAILSPIN)
         assert [v.reference for v in views] == [newer.reference, older.reference, closed.reference]
-        assert views[0].state_in_plain_words == "received; we are passing it to 21Vianet"
-        assert views[2].state_in_plain_words.startswith("closed on ")
+        assert views[0].progress == "passing_on"
+        assert views[2].progress == "closed" and views[2].closed_at is not None
         assert [v.reference for v in records.escalations_for_customer(session, TAILSPIN, limit=1)] == [newer.reference]
 
 
-def test_state_in_plain_words(db_url, fast_settings):
+def test_progress_says_where_an_escalation_is_as_a_customer_would_ask(db_url, fast_settings):
     view = file()
-    closed_on = datetime(2026, 11, 30, 9, 0)
     expected = {
-        (State.SENT, "open", "123"): "sent to 21Vianet, waiting for their answer",
-        (State.SENT, "attention_needed", "123"): "21Vianet asked your provider for more details; "
-                                                 "your provider's billing team is on it",
-        (State.PARTNER_QUEUE, "none", None): "with your provider's billing team",
-        (State.REOPENED, "closed", "123"): "reopened; 21Vianet is looking at it again",
-        (State.REOPENED, "none", None): "reopened; with your provider's billing team",
-        (State.CLOSED, "closed", "123"): "closed on November 30, 2026",
+        (State.PENDING, "none", None): "passing_on",
+        (State.SENT, "open", "123"): "with_vianet",
+        (State.SENT, "attention_needed", "123"): "vianet_needs_details",
+        (State.PARTNER_QUEUE, "none", None): "with_partner",
+        (State.REOPENED, "closed", "123"): "reopened_vianet",
+        (State.REOPENED, "none", None): "reopened_partner",
+        (State.CLOSED, "closed", "123"): "closed",
     }
-    for (state, upstream_status, upstream_id), words in expected.items():
-        changed = replace(view, state=state, upstream_status=upstream_status, upstream_id=upstream_id,
-                          closed_at=closed_on)
-        assert state_in_plain_words(changed) == words
+    for (state, upstream_status, upstream_id), progress in expected.items():
+        changed = replace(view, state=state, upstream_status=upstream_status, upstream_id=upstream_id)
+        assert changed.progress == progress
 
 
 def test_partner_route_goes_straight_to_the_partner_queue_and_exports(db_url, fast_settings, capsys):
@@ -191,7 +189,12 @@ def test_partner_staff_resolve_note_and_history(db_url, fast_settings, capsys):
         [told] = records.notifications_for_partner(session, "P-01")
         assert told.reference == refund.reference and told.customer_name == "Tailspin Toys"
         assert told.delivered_at is None and told.shown_at is None and told.acknowledged is None
-        assert "your provider's billing team has closed it" in told.text
+        assert told.params["resolved_by"] == "partner" and told.params["kind"] == "refund"
+        from bot.replies.escalations import EscalationReplies
+        from bot.replies.catalogue import Phrases
+
+        news = EscalationReplies(Phrases("en"), TODAY).news(told, None)
+        assert "your provider's billing team has closed it" in news.text
 
 
 def test_closing_releases_the_dedup_key(db_url, fast_settings):
