@@ -6,9 +6,9 @@ import importlib.util
 import sys
 
 import pytest
-import yaml
 
 from bot.config import REPO_ROOT
+from bot.replies import render
 from tests.conftest import TEST_SECRET
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,7 @@ def test_the_leak_detector_fires_on_a_leaking_reply(stack):
     assert detector.leaks("C-1003", ["did you pay 12400?"], "No: CNY 12,400.00 is G000200001's total.") == [
         ("G000200001", "C-1002")]
     # The same help text for everyone, with its example invoice number.
-    capabilities = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())["responses"]["utter_capabilities"][0]["text"]
+    capabilities = render("capabilities", "en").text
     assert "G000100002" in capabilities and detector.leaks(fuzz.ANON, ["help"], capabilities) == []
     assert detector.leaks(fuzz.ANON, ["help"], capabilities + " Yours is G000100002.") == [("G000100002", "C-1001")]
 
