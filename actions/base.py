@@ -20,11 +20,13 @@ from actions.customer import identify
 from bot.billing.invoices import customer_name
 from bot.config import Settings, load_settings
 from bot.db import session_scope
+from bot.billing.parsing import parse_period
 from bot.escalation import records
+from bot.nlp.words import chinese_periods
 from bot.replies import Reply, can_push, conversation_language
 from bot.replies.catalogue import Phrases
 from bot.replies.escalations import EscalationReplies
-from bot.replies.language import LANGUAGE_SLOT, METADATA_KEY as LOCALE_KEY, language_of
+from bot.replies.language import DETECTED_KEY, LANGUAGE_SLOT, METADATA_KEY as LOCALE_KEY, language_of
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,12 @@ class Context:
     def text(self) -> str:
         return (self.tracker.latest_message or {}).get("text") or ""
 
+    def periods(self) -> list[str]:
+        """The billing periods (`YYYY-MM`) the message names: English ones as entities, Chinese ones
+        read from the text."""
+        named = [p for v in self.tracker.get_latest_entity_values("billing_period") if (p := parse_period(v, self.today))]
+        return list(dict.fromkeys(named + chinese_periods(self.text, self.today)))
+
     @property
     def replies(self) -> EscalationReplies:
         return replies_for(self.tracker, self.settings)
@@ -59,8 +67,10 @@ class Context:
 
 
 def language_of_tracker(tracker: Tracker, settings: Settings) -> str:
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    previous = (users[-2].get("metadata") or {}) if len(users) > 1 else None
     return conversation_language((tracker.latest_message or {}).get("metadata"), tracker.get_slot(LANGUAGE_SLOT),
-                                 settings)
+                                 settings, previous)
 
 
 def replies_for(tracker: Tracker, settings: Settings) -> EscalationReplies:
@@ -78,10 +88,14 @@ def say(dispatcher: CollectingDispatcher, reply: Reply) -> None:
                              json_message={"reply": reply.structure()})
 
 
-def remember_language(tracker: Tracker) -> list[dict[str, Any]]:
-    """Keep the language the channel named for turns that carry none (news pushed by the worker)."""
-    named = language_of(((tracker.latest_message or {}).get("metadata") or {}).get(LOCALE_KEY))
-    return [SlotSet(LANGUAGE_SLOT, named)] if named and named != tracker.get_slot(LANGUAGE_SLOT) else []
+def remember_language(tracker: Tracker, settings: Settings) -> list[dict[str, Any]]:
+    """Keep the conversation's language once a message says one (its first, or a switch), for the
+    turns that say none ("G000100002", news pushed by the worker)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    if not (language_of(metadata.get(LOCALE_KEY)) or language_of(metadata.get(DETECTED_KEY))):
+        return []
+    language = language_of_tracker(tracker, settings)
+    return [] if language == tracker.get_slot(LANGUAGE_SLOT) else [SlotSet(LANGUAGE_SLOT, language)]
 
 
 class CustomerAction(Action, ABC):
@@ -96,7 +110,7 @@ class CustomerAction(Action, ABC):
             return []
         # Database work runs in a thread so one slow query does not stall other conversations.
         events = await asyncio.to_thread(self._answer_in_session, dispatcher, tracker, settings, caller.customer_id)
-        return remember_language(tracker) + events
+        return remember_language(tracker, settings) + events
 
     def _answer_in_session(self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings,
                            customer_id: str) -> list[dict[str, Any]]:

@@ -16,11 +16,10 @@ from rasa_sdk.types import DomainDict
 from actions.base import Context, CustomerAction, CustomerFormValidation, replies_in, say
 from actions.invoices import FOCUS_SLOT
 from bot.billing import disputes, invoices
-from bot.billing.charges import mentioned_charge
 from bot.billing.disputes import Assessment
 from bot.billing.parsing import INVOICE_NUMBER_FORMAT, invoice_mention, normalize_invoice_number, parse_amount, parse_period
 from bot.escalation import records
-from bot.nlp.english import refers_back, says_what_is_wrong, special_complaint
+from bot.nlp.words import mentioned_charge, refers_back, says_what_is_wrong, special_complaint
 from bot.escalation.models import State
 
 CLAIM_SLOTS = ("dispute_invoice", "dispute_charge", "dispute_details", "dispute_confirmed",
@@ -51,11 +50,10 @@ def invoice_from_message(ctx: Context) -> str | None:
     mention = invoice_mention(ctx.text) or invoice_mention(ctx.entity("invoice_number"))
     if mention:
         return mention.number or mention.typed
-    period_text = ctx.entity("billing_period")
-    period = parse_period(period_text, ctx.today) if period_text else None
-    if period:
-        matches = invoices.invoices_for_period(ctx.session, ctx.customer_id, period)
-        return matches[0].number if matches else period_text
+    named = ctx.periods()
+    if named:
+        matches = invoices.invoices_for_period(ctx.session, ctx.customer_id, named[0])
+        return matches[0].number if matches else (ctx.entity("billing_period") or named[0])
     return None
 
 

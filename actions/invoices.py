@@ -9,18 +9,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Context, CustomerAction, say
 from bot.billing import invoices
-from bot.billing.charges import mentioned_charge
 from bot.billing.parsing import invoice_mention, parse_period, shift_period
-from bot.nlp.english import asks_for_all_invoices, months_from_focus, refers_back
+from bot.nlp.words import asks_for_all_invoices, compares, mentioned_charge, months_from_focus, refers_back
 from bot.billing.views import InvoiceView
 from bot.escalation import records
 from bot.escalation.models import State
 
 FOCUS_SLOT = "focus_invoice"
 QUESTION_SLOT = "last_invoice_question"  # which question a bare follow-up ("and October?") repeats
-# "more than September", "compared with September": the month named is what to compare with.
-# ("the bill from September" is September's bill, so "from" is not one.)
-_COMPARISON = re.compile(r"\b(than|compared|versus|vs\.?|since)\b", re.IGNORECASE)
 
 
 def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: bool,
@@ -42,8 +38,8 @@ def resolve_invoice(dispatcher: CollectingDispatcher, ctx: Context, use_focus: b
             dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=number)
         return found
 
-    period_text = ctx.entity("billing_period") if use_period else None
-    period = parse_period(period_text, ctx.today) if period_text else None
+    named_periods = ctx.periods() if use_period else []
+    period = named_periods[0] if named_periods else None
     if period:
         matches = _invoices_of_month(ctx, period)
         if not matches:
@@ -91,7 +87,7 @@ def _focused(ctx: Context) -> InvoiceView | None:
 
 def _about_one_invoice(ctx: Context) -> bool:
     """Does the question name one invoice, or point at the one in focus ("when was that due?")?"""
-    return bool(ctx.entity("invoice_number") or ctx.entity("billing_period") or invoice_mention(ctx.text)
+    return bool(ctx.entity("invoice_number") or ctx.periods() or invoice_mention(ctx.text)
                 or months_from_focus(ctx.text) is not None
                 or (refers_back(ctx.text) and ctx.tracker.get_slot(FOCUS_SLOT)))
 
@@ -187,8 +183,7 @@ class ActionExplainBillChange(CustomerAction):
         return "action_explain_bill_change"
 
     def answer(self, dispatcher: CollectingDispatcher, ctx: Context) -> list[dict[str, Any]]:
-        named = sorted({p for v in ctx.tracker.get_latest_entity_values("billing_period")
-                        if (p := parse_period(v, ctx.today))}, reverse=True)
+        named = sorted(set(ctx.periods()), reverse=True)
         baseline = None
         if len(named) >= 2 and not invoice_mention(ctx.text):
             # "Why is this month's bill bigger than last month's?": the later month against the earlier.
@@ -196,7 +191,7 @@ class ActionExplainBillChange(CustomerAction):
             baseline = named[1]
         else:
             # "Why is it more than September?": the month is what to compare with, not the subject.
-            if named and _COMPARISON.search(ctx.text) and not invoice_mention(ctx.text):
+            if named and compares(ctx.text) and not invoice_mention(ctx.text):
                 baseline = named[0]
             inv = resolve_invoice(dispatcher, ctx, use_focus=True, use_period=baseline is None)
         if inv is None:
@@ -231,7 +226,7 @@ class ActionExplainBillChange(CustomerAction):
         invoice than one the customer named)."""
         candidates = [inv]
         latest = invoices.latest_invoice(ctx.session, ctx.customer_id)
-        named = invoice_mention(ctx.text) or ctx.entity("billing_period")
+        named = invoice_mention(ctx.text) or ctx.periods()
         if latest and latest.number != inv.number and not named:
             candidates.append(latest)
         for candidate in candidates:

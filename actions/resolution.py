@@ -18,7 +18,7 @@ from bot.db import session_scope
 from bot.escalation import records
 from bot.caller import Caller
 from bot.identity import verify_push_token
-from bot.nlp.english import says_not_solved
+from bot.nlp.words import says_not_solved
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,9 @@ MODELS_DIR = REPO_ROOT / "models"
 
 def training_inputs(root: Path = REPO_ROOT) -> list[Path]:
     files = sorted((root / "data").rglob("*.yml")) + [root / "config.yml", root / "domain.yml",
-                                                       root / "bot" / "nlp" / "patterns.py"]
+                                                       root / "bot" / "nlp" / "patterns.py",
+                                                       root / "bot" / "nlp" / "tokenizer.py",
+                                                       root / "bot" / "nlp" / "zh" / "billing_dict.txt"]
     return [f for f in files if f.is_file()]
 
 

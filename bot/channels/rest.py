@@ -30,9 +30,9 @@ from bot.db import session_scope
 from bot.escalation import records
 from bot.identity import issue_push_token
 from bot.integrations.rasa_api import RESOLVED_INTENT
-from bot.nlp.language import mostly_chinese
+from bot.nlp.language import detect_language, mostly_chinese
 from bot.replies import render
-from bot.replies.language import METADATA_KEY as LOCALE_KEY, conversation_language, language_of
+from bot.replies.language import DETECTED_KEY, METADATA_KEY as LOCALE_KEY, conversation_language, language_of
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +54,13 @@ class ReplyCollector(CollectingOutputChannel):
         self.messages.append({"recipient_id": recipient_id, **kept})
 
 
-def _client_metadata(metadata: dict[str, Any], caller: Caller) -> dict[str, Any]:
+def _client_metadata(metadata: dict[str, Any], caller: Caller, text: str) -> dict[str, Any]:
     """What is kept with the message: the verified caller, never the token, and never a caller
-    the client wrote itself."""
-    kept = {k: v for k, v in metadata.items() if k not in (CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, CALLER_KEY, LOCALE_KEY)}
-    language = language_of(metadata.get(LOCALE_KEY))  # "en" or "zh", or none: the conversation's own
-    return {**kept, CALLER_KEY: caller.to_metadata(), **({LOCALE_KEY: language} if language else {})}
+    the client wrote itself; the language chosen (validated) and the language it is written in."""
+    kept = {k: v for k, v in metadata.items()
+            if k not in (CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, CALLER_KEY, LOCALE_KEY, DETECTED_KEY)}
+    languages = {LOCALE_KEY: language_of(metadata.get(LOCALE_KEY)), DETECTED_KEY: detect_language(text)}
+    return {**kept, CALLER_KEY: caller.to_metadata(), **{k: v for k, v in languages.items() if v}}
 
 
 def _may_speak(database_url: str, conversation_id: str, caller: Caller) -> bool:
@@ -106,7 +107,9 @@ class BillingRestInput(InputChannel):
     async def _answer(self, agent: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                       inbound: Inbound, settings: Any, limits: Any) -> list[dict[str, Any]]:
         sender = inbound.sender_id
-        language = conversation_language(inbound.metadata, None, settings)
+        # The channel's own replies: in the language chosen, else the one the message is written in.
+        language = conversation_language({DETECTED_KEY: detect_language(inbound.text),
+                                          LOCALE_KEY: inbound.metadata.get(LOCALE_KEY)}, None, settings)
 
         def _reply(key: str, **values: Any) -> dict[str, Any]:
             return {"recipient_id": sender, **render(key, language, settings, **values).message()}
@@ -136,7 +139,7 @@ class BillingRestInput(InputChannel):
         said_before = len(collector.messages)
         try:
             await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
-                                             metadata=_client_metadata(inbound.metadata, caller)))
+                                             metadata=_client_metadata(inbound.metadata, caller, inbound.text)))
             if caller.is_staff:
                 await self._show_staff_news(agent, collector, sender, caller, settings)
         except Exception:  # noqa: BLE001  the customer gets an answer whatever broke

@@ -83,3 +83,23 @@ def says_what_is_wrong(text: str) -> bool:
 def special_complaint(text: str) -> str | None:
     """"already_paid", "charged_twice" or "whole_invoice" when the message says so."""
     return next((name for name, pattern in _SPECIAL_COMPLAINTS if pattern.search(text)), None)
+
+
+_COMPARISON = re.compile(r"\b(than|compared|versus|vs\.?|since)\b", re.IGNORECASE)
+
+
+def compares(text: str) -> bool:
+    """"more than September", "compared with September": the month named is what to compare with.
+    ("the bill from September" is September's bill, so "from" is not one.)"""
+    return bool(_COMPARISON.search(text))
+
+
+def mentioned_charge(text: str, descriptions: list[str]) -> str | None:
+    """The line description the customer's message names, if any ("what is the bandwidth charge?")."""
+    lowered = text.lower()
+    for description in sorted(descriptions, key=len, reverse=True):
+        words = [w for w in description.lower().split() if len(w) > 3]
+        if description.lower() in lowered or (words and all(w in lowered for w in words)) \
+                or any(w.rstrip("s") in lowered for w in words[:1]):
+            return description
+    return None

@@ -1,8 +1,12 @@
 """Which language a conversation is in, and how that language writes money and dates.
 
-A conversation's language is a short tag, "en" or "zh". It comes from the channel (the token's
-or the page's locale, put in the message metadata as `locale`), else the conversation's `language`
-slot, else BOT_LOCALE. Babel formats amounts and dates with the full locale of that language.
+A conversation's language is a short tag, "en" or "zh". The channel writes in each message's
+metadata the locale its user chose (`locale`: the token's, the page's, the Slack or Teams user's)
+and the language the message is written in (`detected_language`). The conversation keeps its
+language in the `language` slot: set by the first message that says one (the chosen locale,
+else the detected language), changed when the chosen locale changes (the page was switched) or
+when the customer asks ("请用英文"). Without any of these, BOT_LOCALE. Babel formats amounts and
+dates with the full locale of that language.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from bot.config import Settings
 LANGUAGES = ("en", "zh")
 LANGUAGE_SLOT = "language"
 METADATA_KEY = "locale"
+DETECTED_KEY = "detected_language"
 # Babel's locale for a language, when BOT_LOCALE is in another language.
 _DEFAULT_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
 
@@ -40,8 +45,13 @@ def babel_locale(language: str, settings: Settings) -> str:
     return settings.locale if language_of(settings.locale) == language else _DEFAULT_LOCALES[language]
 
 
-def conversation_language(latest_metadata: Mapping[str, Any] | None, slot_value: Any, settings: Settings) -> str:
-    """The channel's word first (it may change mid-conversation), then the conversation's, then the
-    deployment's."""
-    from_channel = language_of((latest_metadata or {}).get(METADATA_KEY))
-    return from_channel or language_of(slot_value) or default_language(settings)
+def conversation_language(latest_metadata: Mapping[str, Any] | None, slot_value: Any, settings: Settings,
+                          previous_metadata: Mapping[str, Any] | None = None) -> str:
+    """The language to answer this turn in (see the module's docstring for the order)."""
+    chosen = language_of((latest_metadata or {}).get(METADATA_KEY))
+    chosen_before = language_of((previous_metadata or {}).get(METADATA_KEY))
+    if chosen and previous_metadata is not None and chosen != chosen_before:
+        return chosen  # the user switched the page (or the app) to another language
+    kept = language_of(slot_value)
+    detected = language_of((latest_metadata or {}).get(DETECTED_KEY))
+    return kept or chosen or detected or default_language(settings)

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from rasa.core.nlg.generator import NaturalLanguageGenerator
+from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.config import load_settings
@@ -23,9 +24,12 @@ _MESSAGE_FIELDS = {"text", "buttons", "elements", "custom", "template", "respons
 
 
 def tracker_language(tracker: DialogueStateTracker) -> str:
+    """As actions/base.py's language_of_tracker, over Rasa's own tracker."""
+    users = [e for e in tracker.events if isinstance(e, UserUttered)]
+    previous = (users[-2].metadata or {}) if len(users) > 1 else None
     metadata = tracker.latest_message.metadata if tracker.latest_message else None
     slot = tracker.slots.get(LANGUAGE_SLOT)
-    return conversation_language(metadata, slot.value if slot else None, load_settings())
+    return conversation_language(metadata, slot.value if slot else None, load_settings(), previous)
 
 
 class CatalogueGenerator(NaturalLanguageGenerator):

@@ -121,14 +121,20 @@ def test_a_reply_is_structured_and_plain():
     assert CJK.search(solved.text) and [b["payload"] for b in solved.buttons] == ["/affirm", "/deny"]
 
 
-def test_the_conversation_language_comes_from_the_channel_then_the_conversation_then_the_deployment(monkeypatch):
+def test_the_conversation_keeps_its_language_until_the_user_changes_it(monkeypatch):
     monkeypatch.setenv("BOT_LOCALE", "en_US")
     settings = load_settings()
     assert language_of("zh-CN") == language_of("zh_Hans_CN") == language_of("ZH") == "zh"
     assert language_of("en-GB") == "en" and language_of("fr") is None and language_of("<script>") is None
-    assert conversation_language({"locale": "zh-CN"}, "en", settings) == "zh"
-    assert conversation_language({}, "zh", settings) == "zh"
+    # The first message: the locale the user chose, else the language it is written in, else BOT_LOCALE.
+    assert conversation_language({"locale": "zh-CN", "detected_language": "en"}, None, settings) == "zh"
+    assert conversation_language({"detected_language": "zh"}, None, settings) == "zh"
     assert conversation_language(None, None, settings) == "en"
+    # Later messages keep it, whatever they are written in ("ok", "G000100002", an English product name)...
+    assert conversation_language({"detected_language": "en"}, "zh", settings, previous_metadata={}) == "zh"
+    assert conversation_language({"locale": "en"}, "zh", settings, previous_metadata={"locale": "en"}) == "zh"
+    # ...until the page (or app) is switched to the other language.
+    assert conversation_language({"locale": "en"}, "zh", settings, previous_metadata={"locale": "zh"}) == "en"
     monkeypatch.setenv("BOT_LOCALE", "zh_Hans_CN")
     assert conversation_language(None, None, load_settings()) == "zh"
 

@@ -1,0 +1,46 @@
+"""What the actions ask of a customer's words, in either language: each question is put to the
+English and the Chinese module (their patterns never match the other's script), so a message in
+one, the other or both is read the same way."""
+from __future__ import annotations
+
+from datetime import date
+
+from bot.nlp import chinese, english
+
+
+def refers_back(text: str) -> bool:
+    return english.refers_back(text) or chinese.refers_back(text)
+
+
+def months_from_focus(text: str) -> int | None:
+    step = english.months_from_focus(text)
+    return step if step is not None else chinese.months_from_focus(text)
+
+
+def asks_for_all_invoices(text: str) -> bool:
+    return english.asks_for_all_invoices(text) or chinese.asks_for_all_invoices(text)
+
+
+def says_not_solved(text: str) -> bool:
+    return english.says_not_solved(text) or chinese.says_not_solved(text)
+
+
+def says_what_is_wrong(text: str) -> bool:
+    return english.says_what_is_wrong(text) or chinese.says_what_is_wrong(text)
+
+
+def special_complaint(text: str) -> str | None:
+    return english.special_complaint(text) or chinese.special_complaint(text)
+
+
+def compares(text: str) -> bool:
+    return english.compares(text) or chinese.compares(text)
+
+
+def mentioned_charge(text: str, descriptions: list[str]) -> str | None:
+    return english.mentioned_charge(text, descriptions) or chinese.mentioned_charge(text, descriptions)
+
+
+def chinese_periods(text: str, today: date) -> list[str]:
+    """Periods named in Chinese; English ones arrive as billing_period entities (bot/nlp/patterns.py)."""
+    return chinese.periods(text, today)
