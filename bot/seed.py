@@ -5,7 +5,7 @@ anything, and idempotent: a row that already exists (by its natural key) is left
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -22,6 +22,7 @@ from bot.db.models import (
     Payment,
     Subscription,
 )
+from bot.fapiao.models import CustomerTaxProfile, FapiaoPolicy
 
 D = Decimal
 
@@ -87,6 +88,36 @@ DEMO_PARTNER_INVOICES = [
 ]
 
 
+@dataclass(frozen=True)
+class DemoTaxProfile:
+    """A demo company's registered tax facts. The registered name is the Chinese one the tax
+    bureau knows, which a fapiao title must say; the billing data keeps the English trading name."""
+
+    customer_id: str
+    registered_name: str
+    taxpayer_type: str  # general | small_scale
+    tax_id: str  # unified social credit code, valid check digit (python-stdnum cn.uscc)
+    email: str
+    bank_name: str | None = None  # general taxpayers: printed on special fapiao
+    bank_account: str | None = None
+    address: str | None = None
+    phone: str | None = None
+
+
+DEMO_TAX_PROFILES = [
+    DemoTaxProfile("C-1001", "康托索（上海）科技有限公司", "general", "91310000MA1FL0B106", "finance@contoso.example",
+                   "招商银行上海分行营业部", "121909876510801", "上海市浦东新区世纪大道100号", "021-58881234"),
+    DemoTaxProfile("C-1002", "法布里卡姆（北京）商贸有限公司", "small_scale", "91110108MA01R7KQ3Y",
+                   "ap@fabrikam.example"),
+    DemoTaxProfile("C-1003", "罗斯文贸易（深圳）有限公司", "general", "91440300MA5G2N8T4W", "finance@northwind.example",
+                   "中国银行深圳福田支行", "745812349876", "深圳市福田区深南大道6008号", "0755-83451234"),
+    DemoTaxProfile("C-1004", "尾旋玩具（广州）有限公司", "small_scale", "91440106MA9UP3WX7M", "billing@tailspin.example"),
+]
+
+# The demo partner issues fapiao within 3 business days, special ones too, as 数电票 only (no paper).
+DEMO_FAPIAO_POLICY = {"issue_business_days": 3, "offers_special": True, "offers_paper": False, "note": None}
+
+
 def _add_invoice(session: Session, customer_id: str, currency: str, inv: DemoInvoice) -> None:
     invoice = Invoice(number=inv.number, customer_id=customer_id, period=inv.period, issue_date=inv.issue_date,
                       due_date=inv.due_date, currency=currency, total=inv.total, status=inv.status)
@@ -123,6 +154,14 @@ def seed_demo(session: Session) -> int:
             if inv.number not in existing:
                 _add_invoice(session, cust.id, DEMO_CURRENCY, inv)
                 added += 1
+
+    if session.get(FapiaoPolicy, partner_id) is None:
+        session.add(FapiaoPolicy(partner_id=partner_id, **DEMO_FAPIAO_POLICY))
+        added += 1
+    for profile in DEMO_TAX_PROFILES:
+        if session.get(CustomerTaxProfile, profile.customer_id) is None:
+            session.add(CustomerTaxProfile(**asdict(profile)))
+            added += 1
 
     existing_pv = set(session.scalars(select(PartnerInvoice.number).where(PartnerInvoice.partner_id == partner_id)))
     for number, period, issued, due, total, status, paid_on in DEMO_PARTNER_INVOICES:

@@ -6,6 +6,7 @@ from bot.db.engine import get_engine
 from bot.db.models import Base
 import bot.escalation.models  # noqa: F401
 import bot.conversations.ownership  # noqa: F401
+import bot.fapiao.models  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata
