@@ -6,6 +6,7 @@ import logging
 from abc import ABC, abstractmethod
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.customer import identify
+from bot.billing import invoices
 from bot.billing.invoices import customer_name
 from bot.config import Settings, load_settings
 from bot.db import session_scope
@@ -57,9 +59,10 @@ class Context:
         named = [p for v in self.tracker.get_latest_entity_values("billing_period") if (p := parse_period(v, self.today))]
         return list(dict.fromkeys(named + chinese_periods(self.text, self.today)))
 
-    @property
+    @cached_property
     def replies(self) -> EscalationReplies:
-        return replies_for(self.tracker, self.settings)
+        language = language_of_tracker(self.tracker, self.settings)
+        return replies_in(language, self.settings, invoices.line_names(self.session, language))
 
     @property
     def can_push(self) -> bool:
@@ -78,8 +81,8 @@ def replies_for(tracker: Tracker, settings: Settings) -> EscalationReplies:
     return replies_in(language_of_tracker(tracker, settings), settings)
 
 
-def replies_in(language: str, settings: Settings) -> EscalationReplies:
-    return EscalationReplies(Phrases(language, settings), settings.today())
+def replies_in(language: str, settings: Settings, line_names: dict[str, str] | None = None) -> EscalationReplies:
+    return EscalationReplies(Phrases(language, settings), settings.today(), line_names)
 
 
 def say(dispatcher: CollectingDispatcher, reply: Reply) -> None:

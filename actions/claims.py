@@ -220,8 +220,9 @@ class ActionAskDisputeCharge(CustomerAction):
         inv = invoices.find_invoice(ctx.session, ctx.customer_id, ctx.tracker.get_slot("dispute_invoice") or "")
         if inv is None:
             return [SlotSet("dispute_invoice", None)]
-        p = ctx.replies.p
-        buttons = [{"title": p.say("claim.charge_button", line=l.description, amount=p.money(l.amount, inv.currency)),
+        words = ctx.replies
+        p = words.p
+        buttons = [{"title": p.say("claim.charge_button", line=words.line(l.description), amount=p.money(l.amount, inv.currency)),
                     "payload": l.description} for l in inv.lines]
         # Payloads are fixed words that charge_from_message reads the same in every language.
         buttons += [{"title": p.say("claim.already_paid_button"), "payload": "I already paid this invoice"},

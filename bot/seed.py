@@ -17,6 +17,7 @@ from bot.db.models import (
     Customer,
     Invoice,
     InvoiceLine,
+    LineDisplayName,
     Partner,
     PartnerInvoice,
     Payment,
@@ -114,6 +115,10 @@ DEMO_TAX_PROFILES = [
     DemoTaxProfile("C-1004", "尾旋玩具（广州）有限公司", "small_scale", "91440106MA9UP3WX7M", "billing@tailspin.example"),
 ]
 
+# The invoice lines of the demo data, as Chinese customers read them.
+DEMO_LINE_NAMES = {"Virtual machines": "虚拟机", "Storage": "存储", "Bandwidth": "带宽",
+                   "Reserved instance purchase": "预留实例购买"}
+
 # The demo partner issues fapiao within 3 business days, special ones too, as 数电票 only (no paper).
 DEMO_FAPIAO_POLICY = {"issue_business_days": 3, "offers_special": True, "offers_paper": False, "note": None}
 
@@ -154,6 +159,11 @@ def seed_demo(session: Session) -> int:
             if inv.number not in existing:
                 _add_invoice(session, cust.id, DEMO_CURRENCY, inv)
                 added += 1
+
+    for description, name in DEMO_LINE_NAMES.items():
+        if session.get(LineDisplayName, (description, "zh")) is None:
+            session.add(LineDisplayName(description=description, language="zh", name=name))
+            added += 1
 
     if session.get(FapiaoPolicy, partner_id) is None:
         session.add(FapiaoPolicy(partner_id=partner_id, **DEMO_FAPIAO_POLICY))

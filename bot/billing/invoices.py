@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.billing.views import ZERO, InvoiceView, PaymentView
-from bot.db.models import Customer, Invoice
+from bot.db.models import Customer, Invoice, LineDisplayName
 
 
 def _invoices(customer_id: str):
@@ -179,3 +179,10 @@ def customer_named_in(session: Session, partner_id: str, text: str) -> tuple[str
 
 
 _COMMON_NAME_WORDS = {"ltd", "inc", "limited", "company", "group", "traders", "toys", "cloud", "partners"}
+
+
+def line_names(session: Session, language: str) -> dict[str, str]:
+    """The display names of invoice lines in a language, by the description the billing data uses."""
+    rows = session.execute(select(LineDisplayName.description, LineDisplayName.name)
+                           .where(LineDisplayName.language == language))
+    return {description: name for description, name in rows}

@@ -1,16 +1,21 @@
 """The partner's collections policy as it applies to one customer, and subscription suspensions."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
+import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.billing.invoices import balance
 from bot.billing.views import InvoiceView
 from bot.db.models import CollectionsPolicy, Customer, Subscription
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,11 +72,27 @@ def customer_policy(session: Session, customer_id: str, today: date) -> Customer
     return CustomerPolicy(terms, tuple(schedule_for(terms, inv) for inv in unpaid))
 
 
+def is_business_day(day: date) -> bool:
+    """A working day in mainland China: public holidays are off, and the make-up working days
+    (调休) that move them are on, as the State Council publishes them each year (chinese-calendar).
+    A year not yet published falls back to Monday to Friday, and says so in the log."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        _warn_unpublished_year(day.year)
+        return day.weekday() < 5
+
+
+@lru_cache(maxsize=None)
+def _warn_unpublished_year(year: int) -> None:
+    logger.warning("China's holidays for %s are not published in chinese-calendar yet: Monday-Friday used", year)
+
+
 def add_business_days(start: date, days: int) -> date:
     current = start
     while days > 0:
         current += timedelta(days=1)
-        if current.weekday() < 5:
+        if is_business_day(current):
             days -= 1
     return current
 

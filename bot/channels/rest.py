@@ -30,7 +30,7 @@ from bot.db import session_scope
 from bot.escalation import records
 from bot.identity import issue_push_token
 from bot.integrations.rasa_api import RESOLVED_INTENT
-from bot.nlp.language import detect_language, mostly_chinese
+from bot.nlp.language import detect_language
 from bot.replies import render
 from bot.replies.language import DETECTED_KEY, METADATA_KEY as LOCALE_KEY, conversation_language, language_of
 
@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 TOO_LONG = "message_too_long"
 CUT = "message_cut"
 QUESTIONS_READ = "message_questions_read"
-ENGLISH_ONLY = "english_only"
 NOT_YOURS = "conversation_not_yours"
 UNAVAILABLE = "temporarily_unavailable"
 
@@ -128,8 +127,6 @@ class BillingRestInput(InputChannel):
             # Without knowing who owns it, nobody may change a conversation: fail closed.
             logger.exception("could not check who owns conversation %s", sender)
             return [_reply(UNAVAILABLE)]
-        if mostly_chinese(inbound.text):  # until Chinese is understood: say so, in both languages
-            return [_reply(ENGLISH_ONLY)]
         text = neutralise_commands(inbound.text, set(agent.domain.intents))
         collector = ReplyCollector()
         if inbound.questions_only:  # said first: what follows answers only part of the message

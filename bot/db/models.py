@@ -114,6 +114,16 @@ class InvoiceLine(Base):
     invoice = relationship("Invoice", back_populates="lines")
 
 
+class LineDisplayName(Base):
+    """What a kind of invoice line is called in another language (Bandwidth: 带宽), by the line's
+    description as the billing system writes it. Lines without one are shown as written."""
+
+    __tablename__ = "line_display_names"
+    description = Column(String(200), primary_key=True)
+    language = Column(String(8), primary_key=True)
+    name = Column(String(200), nullable=False)
+
+
 class Payment(Base):
     __tablename__ = "payments"
     id = Column(Integer, primary_key=True)

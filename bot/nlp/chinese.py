@@ -127,3 +127,14 @@ def mentioned_charge(text: str, descriptions: list[str]) -> str | None:
         if word in text and meaning in by_meaning:
             return by_meaning[meaning]
     return None
+
+
+_ENGLISH = re.compile(r"英文|英语")
+_CHINESE = re.compile(r"中文|汉语|普通话|国语")
+
+
+def named_language(text: str) -> str | None:
+    """"请用英文" -> "en", "说中文" -> "zh"."""
+    if _ENGLISH.search(text):
+        return "en"
+    return "zh" if _CHINESE.search(text) else None

@@ -103,3 +103,14 @@ def mentioned_charge(text: str, descriptions: list[str]) -> str | None:
                 or any(w.rstrip("s") in lowered for w in words[:1]):
             return description
     return None
+
+
+_ENGLISH = re.compile(r"\benglish\b", re.I)
+_CHINESE = re.compile(r"\b(chinese|mandarin|putonghua|zhongwen)\b", re.I)
+
+
+def named_language(text: str) -> str | None:
+    """"English please" -> "en", "can we speak Chinese" -> "zh"."""
+    if _CHINESE.search(text):
+        return "zh"
+    return "en" if _ENGLISH.search(text) else None

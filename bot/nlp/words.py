@@ -44,3 +44,8 @@ def mentioned_charge(text: str, descriptions: list[str]) -> str | None:
 def chinese_periods(text: str, today: date) -> list[str]:
     """Periods named in Chinese; English ones arrive as billing_period entities (bot/nlp/patterns.py)."""
     return chinese.periods(text, today)
+
+
+def named_language(text: str) -> str | None:
+    """The language a message asks for ("请用英文", "Chinese please"): "en", "zh" or None."""
+    return english.named_language(text) or chinese.named_language(text)

@@ -19,9 +19,14 @@ INVOICES_LISTED = 12  # a longer history is listed newest first, then "...and N 
 
 
 class BillingReplies:
-    def __init__(self, phrases: Phrases, today: date):
+    def __init__(self, phrases: Phrases, today: date, line_names: dict[str, str] | None = None):
         self.p = phrases
         self.today = today
+        self.line_names = line_names or {}  # invoice lines' display names in this language
+
+    def line(self, description: str) -> str:
+        """An invoice line as this language calls it ("Bandwidth" / "带宽"), else as written."""
+        return self.line_names.get(description, description)
 
     # ----- small parts --------------------------------------------------------------------------
 
@@ -117,7 +122,7 @@ class BillingReplies:
         return self.reply("invoice.list", self.p.say("invoice.list_head", count=len(every)), items, footer)
 
     def invoice_lines(self, inv: InvoiceView, key: str = "invoice.lines", footer: str = "") -> Reply:
-        items = [Item(label=line.description, value=self.money(line.amount, inv.currency)) for line in inv.lines]
+        items = [Item(label=self.line(line.description), value=self.money(line.amount, inv.currency)) for line in inv.lines]
         total = self.p.say("invoice.total", total=self.money(inv.total, inv.currency))
         return self.reply(key, self.p.say("invoice.lines_title", number=inv.number, period=self.p.month(inv.period)),
                           items, "\n".join(p for p in (total, footer) if p))
@@ -259,16 +264,16 @@ class BillingReplies:
         for c in change.changes:
             if c.previous is None:
                 items.append(self.p.say("change.new_this_month" if just_before else "change.new_since",
-                                        line=c.description, amount=self.money(c.current, cur),
+                                        line=self.line(c.description), amount=self.money(c.current, cur),
                                         before=self.p.month(prev.period)))
             elif c.current is None:
-                items.append(self.p.say("change.gone", line=c.description, amount=self.money(c.previous, cur)))
+                items.append(self.p.say("change.gone", line=self.line(c.description), amount=self.money(c.previous, cur)))
             else:
-                items.append(self.p.say("change.up" if c.delta > 0 else "change.down", line=c.description,
+                items.append(self.p.say("change.up" if c.delta > 0 else "change.down", line=self.line(c.description),
                                         delta=self.money(abs(c.delta), cur), before_amount=self.money(c.previous, cur),
                                         amount=self.money(c.current, cur)))
         changed = {c.description for c in change.changes}
-        unchanged = [line.description for line in inv.lines if line.description not in changed]
+        unchanged = [self.line(line.description) for line in inv.lines if line.description not in changed]
         footer = self.p.say("change.unchanged", lines=self.p.listing(unchanged)) if unchanged else ""
         return self.reply("change", text, [Item(i) for i in items], footer)
 
@@ -279,7 +284,7 @@ class BillingReplies:
     def charge(self, change: BillChange, description: str) -> Reply:
         inv, cur = change.invoice, change.invoice.currency
         amount = sum((line.amount for line in inv.lines if line.description == description), Decimal("0.00"))
-        parts = [self.p.say("charge.amount", number=inv.number, period=self.p.month(inv.period), line=description,
+        parts = [self.p.say("charge.amount", number=inv.number, period=self.p.month(inv.period), line=self.line(description),
                             amount=self.money(amount, cur))]
         meaning = self.charge_meaning(description)
         if meaning:
@@ -290,7 +295,7 @@ class BillingReplies:
             if line is None:
                 parts.append(self.p.say("charge.same_as", before=before))
             elif line.previous is None:
-                parts.append(self.p.say("charge.new", line=description, before=before))
+                parts.append(self.p.say("charge.new", line=self.line(description), before=before))
             else:
                 parts.append(self.p.say("charge.more" if line.delta > 0 else "charge.less", before=before,
                                         delta=self.money(abs(line.delta), cur),

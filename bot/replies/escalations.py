@@ -32,7 +32,7 @@ class EscalationReplies(BillingReplies):
         inv = a.invoice
         if a.line:
             return self.p.say("claim.what_line", number=inv.number, period=self.p.month(inv.period),
-                              line=a.line.description, amount=self.money(a.line.amount, inv.currency))
+                              line=self.line(a.line.description), amount=self.money(a.line.amount, inv.currency))
         special = {disputes.ALREADY_PAID: "claim.already_paid", disputes.CHARGED_TWICE: "claim.charged_twice",
                    disputes.WHOLE_INVOICE: "claim.whole_invoice"}.get(charge)
         return self.p.say("claim.what", number=inv.number, period=self.p.month(inv.period),

@@ -38,6 +38,18 @@ def test_business_days_skip_weekends():
     assert policy.add_business_days(date(2026, 11, 25), 1) == date(2026, 11, 26)
 
 
+def test_business_days_follow_chinas_calendar_with_its_make_up_working_days():
+    from bot.billing import policy
+
+    # National Day 2026: October 1-7 are off; Sunday September 20 and Saturday October 10 are
+    # make-up working days (调休).
+    assert policy.add_business_days(date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert policy.is_business_day(date(2026, 9, 20)) and policy.is_business_day(date(2026, 10, 10))
+    assert not policy.is_business_day(date(2026, 10, 5))
+    # A year whose holidays are not published yet: Monday to Friday.
+    assert policy.add_business_days(date(2027, 3, 5), 1) == date(2027, 3, 8)
+
+
 def test_a_longer_reactivation_policy_gives_a_later_restore_date(session):
     from bot.billing import policy
     from bot.db.models import CollectionsPolicy
