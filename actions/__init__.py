@@ -6,6 +6,7 @@
   actions.payments   what was paid in all, the credit it left, a payment not on record yet
   actions.account    subscription suspension and the collections policy
   actions.fallback   offering the likeliest topics when the model is unsure
+  actions.fapiao     fapiao requests (type, paid invoice, prefilled summary, confirm) and their status
   actions.language   switching the conversation's language on request
   (every sentence comes from the reply layer, bot/replies)
 """

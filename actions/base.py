@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from actions.customer import identify
 from bot.billing import invoices
-from bot.billing.invoices import customer_name
+from bot.billing.invoices import customer_name, partner_name
 from bot.config import Settings, load_settings
 from bot.db import session_scope
 from bot.billing.parsing import parse_period
 from bot.escalation import records
+from bot.fapiao import news as fapiao_news
 from bot.nlp.words import chinese_periods
 from bot.replies import Reply, can_push, conversation_language
 from bot.replies.catalogue import Phrases
@@ -147,6 +148,7 @@ class CustomerAction(Action, ABC):
         after the answer, then "is it solved?". Never in the middle of a form."""
         if tracker.active_loop_name or tracker.get_slot("resolution_reference"):
             return []  # never inside a form, nor while another notice awaits its answer
+        CustomerAction._fapiao_news(dispatcher, session, customer_id, tracker, settings)
         pending = records.pending_notifications(session, customer_id, conversation_id=tracker.sender_id)
         notice = next((n for n in pending if n.params.get("kind") != "partner_report"), None)
         if notice is None:
@@ -156,6 +158,26 @@ class CustomerAction(Action, ABC):
         records.mark_shown(session, customer_id, notice.id)
         return [SlotSet("resolution_reference", notice.reference), SlotSet("resolution_solved", None),
                 FollowupAction("resolution_form")]
+
+
+    @staticmethod
+    def _fapiao_news(dispatcher: CollectingDispatcher, session: Session, customer_id: str, tracker: Tracker,
+                     settings: Settings) -> None:
+        """A fapiao issued or declined since the customer last wrote: told once, on their next turn."""
+        words = replies_for(tracker, settings)
+        p = words.p
+        partner = partner_name(session, customer_id)
+        for news in fapiao_news.pending_news(session, customer_id):
+            values = dict(type=p.say(f"fapiao.type.{news.fapiao_type}"), number=news.invoice_number,
+                          reference=news.reference, partner=partner)
+            if news.state == "issued":
+                text = p.say("fapiao.news_issued", fapiao_number=news.fapiao_number, day=p.day(news.issued_on),
+                             email=news.email, **values)
+            else:
+                text = p.say("fapiao.news_rejected", reason=p.say(f"fapiao.reason.{news.reject_reason}"), **values)
+            footer = p.say("fapiao.staff_note", note=news.staff_note) if news.staff_note else ""
+            say(dispatcher, words.reply(f"fapiao.news_{news.state}", text, footer=footer))
+            fapiao_news.mark_news_shown(session, customer_id, news.id)
 
 
 _form_context: ContextVar[Context] = ContextVar("billing_form_context")

@@ -19,9 +19,11 @@ echo "== conversation tests (tests/stories)"
 "$RASA" test core --model "$model" --stories tests/stories --fail-on-prediction-errors \
   --out results/core --quiet
 
-echo "== NLU on the held-out set (tests/nlu)"
+echo "== NLU on the held-out sets (tests/nlu), per language"
 "$RASA" test nlu --model "$model" --nlu tests/nlu/nlu_holdout.yml --out results/nlu --quiet
-"$PY" tests/nlu/check_nlu_report.py results/nlu
+"$PY" tests/nlu/check_nlu_report.py results/nlu en
+"$RASA" test nlu --model "$model" --nlu tests/nlu/nlu_holdout_zh.yml --out results/nlu_zh --quiet
+"$PY" tests/nlu/check_nlu_report.py results/nlu_zh zh
 
 echo "== pytest"
 "$PY" -m pytest "$@"

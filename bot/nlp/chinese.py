@@ -138,3 +138,21 @@ def named_language(text: str) -> str | None:
     if _ENGLISH.search(text):
         return "en"
     return "zh" if _CHINESE.search(text) else None
+
+
+_SPECIAL_FAPIAO = re.compile(r"专票|专用发票|专用|抵扣")
+_ORDINARY_FAPIAO = re.compile(r"普票|普通发票|普通")
+_TITLE = re.compile(r"抬头\s*(?:是|为|写|：|:)?\s*[“\"]?([^”\"，。,\s]{2,80})")
+
+
+def fapiao_type_named(text: str) -> str | None:
+    """"开专票" -> "special", "普通发票就行" -> "ordinary"."""
+    if _SPECIAL_FAPIAO.search(text):
+        return "special"
+    return "ordinary" if _ORDINARY_FAPIAO.search(text) else None
+
+
+def fapiao_title(text: str) -> str | None:
+    """"抬头是康托索（上海）科技有限公司" -> "康托索（上海）科技有限公司"."""
+    m = _TITLE.search(text)
+    return m.group(1) if m else None

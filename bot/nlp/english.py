@@ -114,3 +114,21 @@ def named_language(text: str) -> str | None:
     if _CHINESE.search(text):
         return "zh"
     return "en" if _ENGLISH.search(text) else None
+
+
+_SPECIAL_FAPIAO = re.compile(r"\b(special|zhuanpiao|input vat|deduct)", re.I)
+_ORDINARY_FAPIAO = re.compile(r"\b(ordinary|normal|general fapiao|regular|pupiao)\b", re.I)
+_TITLE = re.compile(r"\btitle\s*(?:is|should be|:)?\s*[\"“]?([^\"”\n]{2,80})", re.I)
+
+
+def fapiao_type_named(text: str) -> str | None:
+    """"a special VAT fapiao" -> "special", "an ordinary one" -> "ordinary"."""
+    if _SPECIAL_FAPIAO.search(text):
+        return "special"
+    return "ordinary" if _ORDINARY_FAPIAO.search(text) else None
+
+
+def fapiao_title(text: str) -> str | None:
+    """"the title is Contoso Ltd" -> "Contoso Ltd"."""
+    m = _TITLE.search(text)
+    return m.group(1).strip(" .") if m else None

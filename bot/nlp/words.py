@@ -3,6 +3,7 @@ English and the Chinese module (their patterns never match the other's script), 
 one, the other or both is read the same way."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from bot.nlp import chinese, english
@@ -49,3 +50,25 @@ def chinese_periods(text: str, today: date) -> list[str]:
 def named_language(text: str) -> str | None:
     """The language a message asks for ("请用英文", "Chinese please"): "en", "zh" or None."""
     return english.named_language(text) or chinese.named_language(text)
+
+
+def fapiao_type_named(text: str) -> str | None:
+    return english.fapiao_type_named(text) or chinese.fapiao_type_named(text)
+
+
+def fapiao_title(text: str) -> str | None:
+    return chinese.fapiao_title(text) or english.fapiao_title(text)
+
+
+_TAX_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?=[0-9A-Za-z]*\d[0-9A-Za-z]*\d)[0-9A-Za-z]{15,20}(?![0-9A-Za-z])")
+_EMAIL_LIKE = re.compile(r"[^\s@，。,;；:：<>()（）]+@[^\s@，。,;；<>()（）]+")
+
+
+def tax_id_typed(text: str) -> str | None:
+    """Something typed as a taxpayer ID (15-20 letters and digits, not an invoice number), to check."""
+    return next((m.group() for m in _TAX_ID_LIKE.finditer(text) if not re.fullmatch(r"[Gg]\d{9}", m.group())), None)
+
+
+def email_typed(text: str) -> str | None:
+    m = _EMAIL_LIKE.search(text)
+    return m.group().rstrip(".") if m else None

@@ -101,3 +101,25 @@ def test_mixed_language_and_switching_mid_conversation(stack):
                                                   "metadata": {"customer_token": issue_token("C-1001")}},
                             timeout=60).json()
     assert "Your balance is CNY 9,615.50" in english[0]["text"]  # kept in English, though asked in Chinese
+
+
+def test_a_fapiao_requested_in_chinese_issued_by_staff_and_told(stack):
+    import subprocess
+    import sys
+
+    contoso = Conversation(stack, "C-1001")
+    asked = contoso.say("帮我开一张增值税专用发票")
+    assert "G000100001" in asked  # which paid invoice? (the unpaid G000100002 is not offered)
+    summary = contoso.say("G000100001")
+    for fact in ("康托索（上海）科技有限公司", "91310000MA1FL0B106", "招商银行上海分行营业部", "finance@contoso.example"):
+        assert fact in summary, summary
+    assert "校验码" in contoso.say("税号改成91310000MA1FL0B107")  # a typo in the code is caught
+    filed = contoso.say("确认")
+    reference = re.search(r"FP-[A-Z0-9]{6}", filed).group()
+    assert reference in contoso.say("我的发票开了吗？")
+    issued = subprocess.run([sys.executable, "-m", "bot.fapiao", "issue", reference, "--partner", "P-01",
+                             "--number", "26310000000000054321", "--by", "Mei Chen"],
+                            env=stack.child_env, capture_output=True, text=True)
+    assert issued.returncode == 0, issued.stderr
+    news = contoso.say("我的余额是多少")
+    assert "26310000000000054321" in news and "已开具" in news
