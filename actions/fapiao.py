@@ -93,14 +93,26 @@ class ValidateFapiaoForm(CustomerFormValidation):
                 return {"fapiao_invoice": None}
         return checked
 
+    async def extract_fapiao_confirmed(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "fapiao_confirmed":
+            return {}
+        answer = {"affirm": True, "deny": False}.get(latest_intent(self.ctx))
+        return {} if answer is None else {"fapiao_confirmed": answer}
+
     async def get_validation_events(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
         """Any turn may carry another title, taxpayer ID or email than the registered ones: each is
         checked, then kept (the summary is shown again) or explained. They are not slots the form
         asks for, so they are set here (Rasa SDK keeps only those)."""
         events = await super().get_validation_events(dispatcher, tracker, domain)
         found: dict[str, Any] = {}
+        typed = [text for text in (fapiao_title(self.ctx.text), tax_id_typed(self.ctx.text), email_typed(self.ctx.text))
+                 if text]
         for extract in (self.typed_title, self.typed_tax_id, self.typed_email):
             found.update(extract(dispatcher))
+        if typed and tracker.get_slot("requested_slot") == "fapiao_confirmed":
+            # Answered (kept or explained): the form goes on and shows the summary again, rather
+            # than Rasa taking the turn for an unanswered question.
+            found.setdefault("fapiao_confirmed", None)
         return events + [SlotSet(slot, value) for slot, value in found.items()]
 
     def typed_title(self, dispatcher) -> dict[str, Any]:
@@ -197,7 +209,8 @@ def summary(ctx: Context, draft: FapiaoDraft) -> Any:
     p, inv = ctx.replies.p, draft.invoice
     partner = invoices.partner_name(ctx.session, ctx.customer_id)
     rows = [Item(label=p.say("fapiao.summary_type"),
-                 value=f"{p.say(f'fapiao.type.{draft.fapiao_type}')} ({p.say(f'fapiao.form.{draft.form}')})"),
+                 value=p.say("fapiao.type_and_form", type=p.say(f"fapiao.type.{draft.fapiao_type}"),
+                             form=p.say(f"fapiao.form.{draft.form}"))),
             Item(label=p.say("fapiao.summary_invoice"),
                  value=p.say("fapiao.invoice_value", number=inv.number, period=p.month(inv.period),
                              total=p.money(inv.total, inv.currency))),

@@ -97,7 +97,7 @@ def test_mixed_language_and_switching_mid_conversation(stack):
                                                    "metadata": {"customer_token": issue_token("C-1001")}},
                              timeout=60).json()
     assert "English" in switched[0]["text"]
-    english = requests.post(stack.rest_url, json={"sender": talk.sender, "message": "账单多少钱",
+    english = requests.post(stack.rest_url, json={"sender": talk.sender, "message": "我现在还欠多少钱？",
                                                   "metadata": {"customer_token": issue_token("C-1001")}},
                             timeout=60).json()
     assert "Your balance is CNY 9,615.50" in english[0]["text"]  # kept in English, though asked in Chinese

@@ -33,8 +33,11 @@ def test_tailspin_dispute_is_escalated_closed_and_announced(stack, chat):
     filed = text_of(chat("yes", token=token))
     reference = re.search(r"Your reference is (ESC-\w+)", filed).group(1)
 
-    stats = wait_for(lambda: (s := requests.get(f"{vianet}/_admin/stats", timeout=5).json())["created"] == 1 and s)
-    (service_request,) = stats["requests"]
+    def ours() -> list[dict]:  # other tests' tickets may be there too
+        return [r for r in requests.get(f"{vianet}/_admin/stats", timeout=5).json()["requests"]
+                if reference in r["Description"]]
+
+    (service_request,) = wait_for(ours)
     assert "G000400001" in service_request["Description"]
 
     status = text_of(chat("what's the status of my dispute?", token=token))
@@ -61,4 +64,4 @@ def test_tailspin_dispute_is_escalated_closed_and_announced(stack, chat):
         f"{vianet}/v1/servicerequests/{service_request['Id']}", timeout=5,
         headers={"Authorization": f"Bearer {stack.env['VIANET_API_TOKEN']}"}).json())["Status"] == "open" and r)
     assert any(words in str(note) for note in reopened["Notes"]), reopened["Notes"]
-    assert requests.get(f"{vianet}/_admin/stats", timeout=5).json()["created"] == 1  # never filed twice
+    assert len(ours()) == 1  # never filed twice
