@@ -1,6 +1,7 @@
 """Start the real action server and Rasa server once for the end-to-end tests."""
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -13,7 +14,10 @@ from bot.model import model_path
 from bot.seed import seed_demo
 from tests.conftest import TEST_SECRET, TODAY
 
-RASA_PORT, ACTION_PORT, VIANET_PORT = 5205, 5255, 8865
+# Overridable so two stacks (say, two worktrees) can run the end-to-end tests at once.
+RASA_PORT = int(os.environ.get("E2E_RASA_PORT", "5205"))
+ACTION_PORT = int(os.environ.get("E2E_ACTION_PORT", "5255"))
+VIANET_PORT = int(os.environ.get("E2E_VIANET_PORT", "8865"))
 
 
 @pytest.fixture(scope="session")
