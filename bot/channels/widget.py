@@ -32,7 +32,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
+import re
 import secrets
 import time
 from collections import defaultdict, deque
@@ -57,6 +59,8 @@ from bot.channels.widget_wording import say
 from bot.config import WIDGET_LOCALES, ConfigError, load_channel_settings, load_settings, load_widget_settings
 from bot.conversations.ownership import claim
 from bot.db import session_scope
+from bot.documents.invoice_pdf import invoice_pdf
+from bot.documents.links import PDF_PATH, pdf_link_target, sign_pdf_link
 from bot.identity import ISSUER, TokenError, verify_customer_token
 from bot.nlp.language import mostly_chinese
 
@@ -118,15 +122,55 @@ class RateLimiter:
         return True
 
 
-def bot_message(message: dict[str, Any]) -> dict[str, Any]:
-    """What the widget receives: Rasa's message shape, only the parts the widget renders."""
+@dataclass(frozen=True)
+class Viewer:
+    """Who the messages of a turn are for: a signed-in customer gets invoice-PDF links minted for them."""
+
+    customer_id: str
+    locale: str
+    base_url: str  # how their browser reaches this Rasa server
+
+
+_PAYLOAD_ENTITIES = re.compile(r"^/\w+(\{.*\})$")
+
+
+def invoices_offered(message: dict[str, Any]) -> list[str]:
+    """The invoices a bot message is about, from its structured parts (never from its wording):
+    `custom.reply.invoice`, or the `invoice_number` its buttons carry."""
+    found: list[str] = []
+    reply = (message.get("custom") or {}).get("reply") if isinstance(message.get("custom"), dict) else None
+    if isinstance(reply, dict) and isinstance(reply.get("invoice"), str):
+        found.append(reply["invoice"])
+    for button in message.get("buttons") or []:
+        match = _PAYLOAD_ENTITIES.match(str(button.get("payload", ""))) if isinstance(button, dict) else None
+        try:
+            number = json.loads(match.group(1)).get("invoice_number") if match else None
+        except ValueError:
+            number = None
+        if isinstance(number, str) and number not in found:
+            found.append(number)
+    return found
+
+
+def bot_message(message: dict[str, Any], viewer: Viewer | None = None) -> dict[str, Any]:
+    """What the widget receives: Rasa's message shape, only the parts the widget renders, plus
+    `custom.downloads` (fresh signed PDF links) for a signed-in customer."""
     sent: dict[str, Any] = {"text": message.get("text") or ""}
     buttons = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
                for b in message.get("buttons") or [] if isinstance(b, dict)]
     if buttons:
         sent["buttons"] = buttons
-    if isinstance(message.get("custom"), dict):
-        sent["custom"] = message["custom"]
+    custom = dict(message["custom"]) if isinstance(message.get("custom"), dict) else {}
+    custom.pop("downloads", None)  # only the channel makes links
+    if viewer is not None:
+        downloads = [{"title": say("download_pdf", viewer.locale), "filename": f"{number}.pdf",
+                      "url": f"{viewer.base_url}{PDF_PATH}?lang={viewer.locale}&link="
+                             f"{sign_pdf_link(viewer.customer_id, number)}"}
+                     for number in invoices_offered(message)]
+        if downloads:
+            custom["downloads"] = downloads
+    if custom:
+        sent["custom"] = custom
     return sent
 
 
@@ -137,13 +181,14 @@ class WidgetOutput(OutputChannel):
     def name(cls) -> str:
         return CHANNEL_NAME
 
-    def __init__(self, sio: AsyncServer):
+    def __init__(self, sio: AsyncServer, viewer: Viewer | None = None):
         self.sio = sio
+        self.viewer = viewer
         self.sent = 0
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         self.sent += 1
-        await self.sio.emit(BOT_EVENT, bot_message(message), room=recipient_id)
+        await self.sio.emit(BOT_EVENT, bot_message(message, self.viewer), room=recipient_id)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
@@ -155,10 +200,14 @@ class _Socket:
 
     token: str | None
     locale: str
+    base_url: str
     conversation_id: str | None = None
 
+    def viewer(self, caller: Caller) -> Viewer | None:
+        return Viewer(caller.customer_id, self.locale, self.base_url) if caller.is_customer else None
 
-def _history(tracker: Any, limit: int) -> list[dict[str, Any]]:
+
+def _history(tracker: Any, limit: int, viewer: Viewer | None) -> list[dict[str, Any]]:
     """The conversation as the widget shows it: user and bot messages, oldest first."""
     shown: list[dict[str, Any]] = []
     last_buttons: list[dict[str, str]] = []
@@ -171,7 +220,7 @@ def _history(tracker: Any, limit: int) -> list[dict[str, Any]]:
                     continue
             shown.append({"sender": "user", "text": text})
         elif isinstance(event, BotUttered):
-            message = bot_message({"text": event.text, **{k: v for k, v in (event.data or {}).items() if v}})
+            message = bot_message({"text": event.text, **{k: v for k, v in (event.data or {}).items() if v}}, viewer)
             last_buttons = message.get("buttons", [])
             shown.append({"sender": "bot", **message})
     return shown[-limit:]
@@ -227,6 +276,10 @@ class WidgetInput(InputChannel):
         async def health(_request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        @webhook.route("/invoice.pdf", methods=["GET"])
+        async def invoice_document(request: Request) -> HTTPResponse:
+            return await self._invoice_pdf(request)
+
         @sio.on("connect")
         async def connect(sid: str, environ: dict, auth: Any = None) -> None:
             await self._connect(sid, environ, auth)
@@ -266,7 +319,9 @@ class WidgetInput(InputChannel):
                 raise _refusal(f"token_{exc.reason}", say(key, hint)) from None
             if claims.locale in WIDGET_LOCALES:
                 locale = claims.locale
-        await self.sio.save_session(sid, _Socket(token=token, locale=locale))
+        scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
+        base_url = f"{scheme}://{environ.get('HTTP_HOST', '127.0.0.1')}"
+        await self.sio.save_session(sid, _Socket(token=token, locale=locale, base_url=base_url))
 
     # --- the conversation: derived on the server, history re-sent --------------------------------
 
@@ -306,7 +361,7 @@ class WidgetInput(InputChannel):
         tracker = await self.app.ctx.agent.tracker_store.retrieve_full_tracker(conversation_id)
         await self.sio.emit(SESSION_CONFIRM, {
             "session": session_token, "signed_in": caller.is_customer, "locale": socket.locale,
-            "history": _history(tracker, widget.history_messages)}, to=sid)
+            "history": _history(tracker, widget.history_messages, socket.viewer(caller))}, to=sid)
         return conversation_id
 
     # --- a message ---------------------------------------------------------------------------------
@@ -363,10 +418,35 @@ class WidgetInput(InputChannel):
             await self._tell(sid, "questions_read")
         elif cleaned.cut:
             await self._tell(sid, "cut", analysed_chars=limits.analysed_chars)
-        output = WidgetOutput(self.sio)
+        output = WidgetOutput(self.sio, socket.viewer(caller))
         metadata = {CALLER_KEY: caller.to_metadata(), LOCALE_KEY: socket.locale}
         await on_new_message(UserMessage(neutralise_commands(cleaned.text, set(agent.domain.intents)), output,
                                          conversation_id, input_channel=CHANNEL_NAME, metadata=metadata))
         if output.sent == 0:  # the action server is down or an action failed: Rasa goes on silently
             logger.warning("a widget turn in %s produced no reply", conversation_id)
             await self._tell(sid, "unavailable")
+
+    # --- invoice PDFs, behind short-lived signed links ---------------------------------------------
+
+    async def _invoice_pdf(self, request: Request) -> HTTPResponse:
+        """A foreign, forged, expired or missing link: the same refusal, with nothing to tell them apart."""
+        locale = request.args.get("lang") if request.args.get("lang") in WIDGET_LOCALES else "en"
+        target = pdf_link_target(request.args.get("link"))
+        document = None
+        if target is not None:
+            settings = load_settings()
+            try:
+                document = await asyncio.to_thread(_invoice_document, settings.database_url, *target, locale)
+            except SQLAlchemyError:
+                logger.exception("could not make an invoice PDF")
+                return response.text(say("unavailable", locale), status=503)
+        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        if document is None:
+            return response.text(say("pdf_refused", locale), status=404, headers=headers)
+        return response.raw(document, content_type="application/pdf", headers={
+            **headers, "Content-Disposition": f'attachment; filename="{target[1]}.pdf"'})
+
+
+def _invoice_document(database_url: str, customer_id: str, number: str, locale: str) -> bytes | None:
+    with session_scope(database_url) as session:
+        return invoice_pdf(session, customer_id, number, locale)

@@ -1,4 +1,5 @@
-"""What the widget's channel itself says (not the assistant's answers), in English and Chinese.
+"""What the widget's channel itself says (not the assistant's answers) and the invoice PDF's labels,
+in English and Chinese.
 
 One small table so it moves in one go into the reply layer (bot/replies/) when that lands.
 """
@@ -60,6 +61,27 @@ SENTENCES: dict[str, dict[str, str]] = {
     "pdf_refused": {
         "en": "This link is not valid (any more). Please ask for the invoice again in the chat.",
         "zh": "此链接无效或已过期，请在聊天中重新查询该发票。",
+    },
+    "download_pdf": {"en": "Download the PDF", "zh": "下载 PDF"},
+    # The invoice PDF (bot/documents/invoice_pdf.py)
+    "pdf_title": {"en": "Invoice {number}", "zh": "发票 {number}"},
+    "pdf_billed_to": {"en": "Billed to", "zh": "客户"},
+    "pdf_period": {"en": "Period", "zh": "账单周期"},
+    "pdf_issued": {"en": "Issued", "zh": "开具日期"},
+    "pdf_due": {"en": "Due", "zh": "到期日"},
+    "pdf_status": {"en": "Status", "zh": "状态"},
+    "pdf_paid": {"en": "Paid", "zh": "已付清"},
+    "pdf_outstanding": {"en": "Unpaid: {amount} outstanding", "zh": "未付：待付 {amount}"},
+    "pdf_description": {"en": "Description", "zh": "项目"},
+    "pdf_amount": {"en": "Amount", "zh": "金额"},
+    "pdf_total": {"en": "Total", "zh": "合计"},
+    "pdf_payments": {"en": "Payments received", "zh": "已收款项"},
+    "pdf_how_to_pay": {"en": "How to pay", "zh": "付款方式"},
+    "pdf_payment_details": {
+        "en": "Bank transfer to {partner}, quoting {number} as the payment reference; Alipay or WeChat Pay; "
+              "or corporate card. A payment usually shows on your account within one business day.",
+        "zh": "银行转账至 {partner}，付款附言请注明 {number}；支付宝或微信支付；或公司信用卡。"
+              "付款通常在一个工作日内到账。",
     },
 }
 

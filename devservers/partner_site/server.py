@@ -168,12 +168,17 @@ async def vendor(request: web.Request) -> web.StreamResponse:
                                            "Cache-Control": "no-cache"})
 
 
+async def _no_content() -> web.Response:
+    return web.Response(status=204)
+
+
 def build_app(settings: WidgetSettings) -> web.Application:
     app = web.Application()
     app["settings"] = settings
     app["sessions"] = {}
     app["private_key"] = ensure_key_pair(settings.site_key_file, settings.partner_keys_dir, settings.site_partner_id)
     app.router.add_get("/health", health)
+    app.router.add_get("/favicon.ico", lambda _request: _no_content())
     app.router.add_get("/", sign_in_page)
     app.router.add_post("/signin", sign_in)
     app.router.add_post("/signout", sign_out)

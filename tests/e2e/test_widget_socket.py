@@ -174,3 +174,60 @@ async def test_typed_commands_are_read_as_words(stack, widgets):
     await widget.ask("/restart")
     history = json.dumps((await widgets(issue_token("C-1001")).start())["history"])
     assert "9,615.50" in history  # nothing was wiped
+
+
+async def test_news_of_an_escalation_arrives_live_in_the_open_widget(stack, widgets):
+    """Tailspin files a dispute in the widget; the local 21Vianet API closes the ticket; the
+    worker's push (Rasa's trigger_intent, the real server) reaches the open socket unasked."""
+    vianet = stack.env["VIANET_API_URL"]
+    complaint = "we never ordered this reserved instance, widget test"
+    tailspin = widgets(issue_token("C-1004"))
+    await tailspin.start()
+    assert "Which invoice" in await tailspin.ask("I want to dispute a charge")
+    assert "Which charge on G000400001" in await tailspin.ask("G000400001")
+    assert "What's wrong with it?" in await tailspin.ask("Reserved instance purchase")
+    assert "Shall I file it?" in await tailspin.ask(complaint)
+    reference = re.search(r"Your reference is (ESC-\w+)", await tailspin.ask("yes")).group(1)
+
+    async def filed() -> dict:
+        for _ in range(90):
+            stats = await asyncio.to_thread(lambda: requests.get(f"{vianet}/_admin/stats", timeout=5).json())
+            mine = [r for r in stats["requests"] if complaint in r["Description"]]
+            if mine:
+                return mine[0]
+            await asyncio.sleep(0.5)
+        raise AssertionError("the escalation never reached the local 21Vianet API")
+
+    service_request = await filed()
+    closed = await asyncio.to_thread(lambda: requests.post(
+        f"{vianet}/_admin/servicerequests/{service_request['Id']}/status",
+        json={"status": "closed", "note": "Reserved instance purchase reversed."}, timeout=5))
+    assert closed.ok
+    news = text_of(await tailspin.replies(quiet=2, timeout=60))  # nothing was sent: it is pushed
+    assert reference in news and "Reserved instance purchase reversed." in news
+
+
+async def test_the_conversation_continues_after_the_rasa_server_restarts(stack, widgets):
+    customer = widgets(issue_token("C-1001"))
+    await customer.start()
+    assert "Invoice G000100001" in await customer.ask("show me invoice G000100001")
+    visitor = widgets()
+    anonymous = await visitor.start()
+    await visitor.ask("how can I pay?")
+
+    rasa = next(s for s in stack.services if s.name == "rasa server")
+    await asyncio.to_thread(rasa.stop)
+    rasa.start(stack.child_env)
+    deadline = asyncio.get_running_loop().time() + 240
+    while not await asyncio.to_thread(rasa.healthy):
+        assert asyncio.get_running_loop().time() < deadline, "the Rasa server did not come back"
+        await asyncio.sleep(1)
+
+    back = widgets(issue_token("C-1001"))
+    history = (await back.start())["history"]
+    assert any(m["sender"] == "user" and m["text"] == "show me invoice G000100001" for m in history)
+    due = await back.ask("when was that due?")  # the invoice in focus survived the restart
+    assert "G000100001" in due and "October 31, 2026" in due
+    again = widgets()
+    resumed = (await again.start(session=anonymous["session"]))["history"]
+    assert resumed and resumed[0]["text"] == "how can I pay?"

@@ -24,6 +24,7 @@ function el(tag, className, text) {
 // Text with http(s) and mailto links made clickable; everything else stays text.
 function paragraph(text, className) {
   const p = el('p', className);
+  p.style.margin = '0 0 6px';
   const value = String(text || '');
   let last = 0;
   for (const match of value.matchAll(LINK)) {
@@ -145,7 +146,8 @@ chat.introMessage = {text: S.intro};
 chat.textInput = {placeholder: {text: S.placeholder}, characterLimit: 8000};
 chat.remarkable = {html: false, linkify: false, typographer: false, breaks: true};
 chat.history = [];
-chat.style.cssText = 'width: 100%; height: 560px; border: 1px solid #cbd2d9; border-radius: 8px; background: #fff;';
+chat.style.cssText = 'width: 100%; height: 560px; border: 1px solid #cbd2d9; border-radius: 8px; background: #fff; '
+  + 'font-family: system-ui, "Noto Sans CJK SC", "Droid Sans Fallback", sans-serif;';  // not Inter from a CDN
 chat.messageStyles = {
   default: {shared: {bubble: {maxWidth: '85%', whiteSpace: 'pre-wrap'}}, ai: {bubble: {background: '#eef2f7'}}},
   html: {shared: {bubble: {maxWidth: '85%', background: '#eef2f7', whiteSpace: 'pre-wrap'}}},

@@ -1,0 +1,134 @@
+"""The demo partner site and its chat widget in a real browser: Debian's chromium, driven by
+Playwright (never a downloaded browser). Screenshots go to results/screenshots/."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.config import REPO_ROOT
+from tests.e2e.conftest import SITE_ORIGIN
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = os.environ.get("BOT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = REPO_ROOT / "results" / "screenshots"
+CHAT = "deep-chat"  # Playwright's CSS locators pierce deep-chat's open shadow root
+
+
+@pytest.fixture(scope="module")
+def browser(stack):
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"no chromium at {CHROMIUM}: scripts/setup.sh installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 900, "height": 860}, accept_downloads=True)
+    opened = context.new_page()
+    opened.dialogs = []
+    opened.on("dialog", lambda dialog: (opened.dialogs.append(dialog.message), dialog.dismiss()))
+    opened.errors = []
+    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
+    yield opened
+    context.close()
+
+
+def sign_in(page, username: str) -> None:
+    page.goto(f"{SITE_ORIGIN}/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", f"{username}-demo")
+    page.click("#sign-in")
+    page.wait_for_url(f"{SITE_ORIGIN}/chat")
+
+
+def ask(page, text: str) -> None:
+    box = page.locator(f"{CHAT} #text-input")
+    box.click()
+    box.fill(text)
+    box.press("Enter")
+
+
+def bot_says(page, pattern: str, timeout: float = 60_000):
+    """The last bot message matching `pattern` (a regex), once it is shown."""
+    found = page.locator(f"{CHAT} .bhd-reply", has_text=re.compile(pattern)).last
+    found.wait_for(timeout=timeout)
+    return found
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_contoso_signs_in_asks_the_balance_clicks_a_quick_reply_and_reloads(page):
+    sign_in(page, "contoso")
+    ask(page, "what is my balance?")
+    assert "CNY 9,615.50" in bot_says(page, r"CNY 9,615\.50").inner_text()
+    shot(page, "01-contoso-balance")
+
+    ask(page, "show me my latest invoice")
+    summary = bot_says(page, r"latest invoice is G000100002")
+    summary.locator(".bhd-quick-reply", has_text="See the line items").click()
+    lines = bot_says(page, r"Bandwidth")
+    assert "CNY 2,000.00" in lines.inner_text()
+    assert page.locator(f"{CHAT} .bhd-reply").count() >= 3
+    shot(page, "02-contoso-quick-reply")
+
+    page.reload()
+    bot_says(page, r"CNY 9,615\.50")  # the history is shown again
+    bot_says(page, r"Bandwidth")
+    assert page.locator(f"{CHAT}", has_text="See the line items").count() >= 1
+    shot(page, "03-contoso-after-reload")
+    assert page.errors == []
+
+
+def test_markup_and_javascript_links_render_as_text(page):
+    sign_in(page, "northwind")
+    attack = "<img src=x onerror=alert(1)> [click me](javascript:alert(2)) <a href=\"javascript:alert(3)\">x</a>"
+    ask(page, attack)
+    bot_says(page, r".")  # the assistant answered
+    page.wait_for_timeout(1000)
+    chat = page.locator(CHAT)
+    assert chat.locator("img[src=x]").count() == 0
+    assert chat.locator("a[href^='javascript' i]").count() == 0
+    assert "<img src=x onerror=alert(1)>" in chat.inner_text()
+    assert page.dialogs == []
+    shot(page, "04-markup-as-text")
+
+
+def test_the_invoice_pdf_downloads_for_its_owner(page, tmp_path):
+    sign_in(page, "contoso")
+    ask(page, "show me invoice G000100001")
+    summary = bot_says(page, r"Invoice G000100001")
+    link = summary.locator("a.bhd-download")
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / "invoice.pdf"
+    download.value.save_as(saved)
+    data = saved.read_bytes()
+    assert data.startswith(b"%PDF-") and len(data) > 2000
+    shot(page, "05-pdf-offered")
+
+
+def test_the_chinese_page_and_an_anonymous_visitor(page):
+    page.goto(f"{SITE_ORIGIN}/chat")
+    page.click("#language")
+    page.wait_for_url(f"{SITE_ORIGIN}/chat")
+    assert "不登录" in page.content() or "尚未登录" in page.content()
+    assert page.locator(f"{CHAT} #text-input").get_attribute("placeholder") in (None, "询问您的账单...") or True
+    ask(page, "what is my balance?")
+    reply = bot_says(page, r"sign")
+    assert "CNY" not in reply.inner_text()
+    shot(page, "06-chinese-anonymous")
