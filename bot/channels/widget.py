@@ -55,23 +55,28 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.caller import CALLER_KEY, CUSTOMER_TOKEN_KEY, Caller, resolve_caller
 from bot.channels.guard import Rejected, clean_text, neutralise_commands
-from bot.channels.widget_wording import say
 from bot.config import WIDGET_LOCALES, ConfigError, load_channel_settings, load_settings, load_widget_settings
 from bot.conversations.ownership import claim
 from bot.db import session_scope
 from bot.documents.invoice_pdf import invoice_pdf
 from bot.documents.links import PDF_PATH, pdf_link_target, sign_pdf_link
 from bot.identity import ISSUER, TokenError, verify_customer_token
-from bot.nlp.language import mostly_chinese
+from bot.nlp.language import detect_language, mostly_chinese
+from bot.replies import render
+from bot.replies.language import DETECTED_KEY, METADATA_KEY as LOCALE_KEY
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "widget"
 SESSION_REQUEST, SESSION_CONFIRM = "session_request", "session_confirm"
 USER_EVENT, BOT_EVENT = "user_uttered", "bot_uttered"
-LOCALE_KEY = "locale"
 SESSION_AUDIENCE = "widget-session"  # an anonymous visitor's conversation, signed by us
 ANONYMOUS_PREFIX, CUSTOMER_PREFIX = "widget-anon-", "widget-c-"
+
+
+def say(key: str, locale: str, **values: Any) -> str:
+    """A sentence of the channel itself, from the reply layer (bot/replies/catalogue/)."""
+    return render(key, locale, **values).text
 
 
 def customer_conversation_id(principal: str, secret: str) -> str:
@@ -163,7 +168,7 @@ def bot_message(message: dict[str, Any], viewer: Viewer | None = None) -> dict[s
     custom = dict(message["custom"]) if isinstance(message.get("custom"), dict) else {}
     custom.pop("downloads", None)  # only the channel makes links
     if viewer is not None:
-        downloads = [{"title": say("download_pdf", viewer.locale), "filename": f"{number}.pdf",
+        downloads = [{"title": say("widget.download_pdf", viewer.locale), "filename": f"{number}.pdf",
                       "url": f"{viewer.base_url}{PDF_PATH}?lang={viewer.locale}&link="
                              f"{sign_pdf_link(viewer.customer_id, number)}"}
                      for number in invoices_offered(message)]
@@ -294,7 +299,7 @@ class WidgetInput(InputChannel):
                 await self._receive(sid, data, on_new_message)
             except Exception:  # noqa: BLE001  the customer gets an answer whatever broke
                 logger.exception("a widget turn failed")
-                await self._tell(sid, "unavailable")
+                await self._tell(sid, "temporarily_unavailable")
 
         return webhook
 
@@ -307,7 +312,7 @@ class WidgetInput(InputChannel):
         hint = auth.get(LOCALE_KEY) if auth.get(LOCALE_KEY) in WIDGET_LOCALES else "en"
         if origin not in widget.origins:
             logger.warning("refused a widget connection from origin %r", origin)
-            raise _refusal("origin_not_allowed", say("origin", hint))
+            raise _refusal("origin_not_allowed", say("widget.origin_not_allowed", hint))
         token = auth.get("token") or None
         locale = hint
         if token is not None:
@@ -315,7 +320,7 @@ class WidgetInput(InputChannel):
                 claims = verify_customer_token(token, load_settings())
             except TokenError as exc:
                 logger.info("refused a widget connection: token %s", exc.reason)
-                key = "sign_in_expired" if exc.reason == "expired" else "sign_in_invalid"
+                key = "sign_in_expired" if exc.reason == "expired" else "widget.sign_in_invalid"
                 raise _refusal(f"token_{exc.reason}", say(key, hint)) from None
             if claims.locale in WIDGET_LOCALES:
                 locale = claims.locale
@@ -334,7 +339,7 @@ class WidgetInput(InputChannel):
         caller = await self._caller(socket)
         session_token = None
         if socket.token and not caller.is_customer:  # it expired since connect
-            await self._tell(sid, "sign_in_expired" if caller.token_problem == "expired" else "sign_in_invalid",
+            await self._tell(sid, "sign_in_expired" if caller.token_problem == "expired" else "widget.sign_in_invalid",
                              socket.locale)
             return None
         if caller.is_customer:
@@ -348,7 +353,7 @@ class WidgetInput(InputChannel):
             allowed = await asyncio.to_thread(_may_speak, settings.database_url, conversation_id, caller)
         except SQLAlchemyError:
             logger.exception("could not check who owns a widget conversation")
-            await self._tell(sid, "unavailable", socket.locale)
+            await self._tell(sid, "temporarily_unavailable", socket.locale)
             return None
         if not allowed:  # e.g. an anonymous session a customer then signed in to and took over
             conversation_id = ANONYMOUS_PREFIX + secrets.token_hex(16)
@@ -371,14 +376,14 @@ class WidgetInput(InputChannel):
         if locale is None:
             socket = await self.sio.get_session(sid)
             locale = socket.locale if isinstance(socket, _Socket) else "en"
-        await self.sio.emit(BOT_EVENT, {"text": say(key, locale, **values)}, to=sid)
+        await self.sio.emit(BOT_EVENT, bot_message(render(key, locale, **values).message()), to=sid)
 
     async def _receive(self, sid: str, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         try:
             limits, settings = load_channel_settings(), load_settings()
         except ConfigError:
             logger.exception("channel settings")
-            await self._tell(sid, "unavailable")
+            await self._tell(sid, "temporarily_unavailable")
             return
         socket: _Socket = await self.sio.get_session(sid)
         conversation_id = socket.conversation_id or await self._start_session(sid, {})
@@ -386,45 +391,48 @@ class WidgetInput(InputChannel):
             return
         caller = await self._caller(socket)  # verified again: a token expires during a conversation
         if socket.token and not caller.is_customer:
-            await self._tell(sid, "sign_in_expired" if caller.token_problem == "expired" else "sign_in_invalid")
+            await self._tell(sid, "sign_in_expired" if caller.token_problem == "expired" else "widget.sign_in_invalid")
             return
         if not self.limiter.allow(conversation_id):
             logger.info("too many messages in %s", conversation_id)
-            await self._tell(sid, "too_many", seconds=int(self.limiter.seconds), limit=self.limiter.limit)
+            await self._tell(sid, "widget.too_many", seconds=int(self.limiter.seconds), limit=self.limiter.limit)
             return
         raw = data.get("message") if isinstance(data, dict) else data
         try:
             cleaned = clean_text(raw, limits)
         except Rejected as exc:
             logger.info("rejected a widget message: %s", exc.code)
-            await self._tell(sid, "unreadable")
+            await self._tell(sid, "widget.unreadable")
             return
         if cleaned.too_long:
-            await self._tell(sid, "too_long", max_chars=limits.max_message_chars)
+            await self._tell(sid, "message_too_long", max_chars=limits.max_message_chars)
             return
         try:
             if not await asyncio.to_thread(_may_speak, settings.database_url, conversation_id, caller):
-                await self._tell(sid, "not_yours")
+                await self._tell(sid, "conversation_not_yours")
                 return
         except SQLAlchemyError:
             logger.exception("could not check who owns conversation %s", conversation_id)
-            await self._tell(sid, "unavailable")
+            await self._tell(sid, "temporarily_unavailable")
             return
         if mostly_chinese(cleaned.text):  # until Chinese is understood: say so, in both languages
             await self._tell(sid, "english_only")
             return
         agent = self.app.ctx.agent
         if cleaned.questions_only:
-            await self._tell(sid, "questions_read")
+            await self._tell(sid, "message_questions_read", questions=_clip(cleaned.text, 300))
         elif cleaned.cut:
-            await self._tell(sid, "cut", analysed_chars=limits.analysed_chars)
+            await self._tell(sid, "message_cut", analysed_chars=limits.analysed_chars)
         output = WidgetOutput(self.sio, socket.viewer(caller))
         metadata = {CALLER_KEY: caller.to_metadata(), LOCALE_KEY: socket.locale}
+        detected = detect_language(cleaned.text)
+        if detected:
+            metadata[DETECTED_KEY] = detected
         await on_new_message(UserMessage(neutralise_commands(cleaned.text, set(agent.domain.intents)), output,
                                          conversation_id, input_channel=CHANNEL_NAME, metadata=metadata))
         if output.sent == 0:  # the action server is down or an action failed: Rasa goes on silently
             logger.warning("a widget turn in %s produced no reply", conversation_id)
-            await self._tell(sid, "unavailable")
+            await self._tell(sid, "temporarily_unavailable")
 
     # --- invoice PDFs, behind short-lived signed links ---------------------------------------------
 
@@ -439,12 +447,16 @@ class WidgetInput(InputChannel):
                 document = await asyncio.to_thread(_invoice_document, settings.database_url, *target, locale)
             except SQLAlchemyError:
                 logger.exception("could not make an invoice PDF")
-                return response.text(say("unavailable", locale), status=503)
+                return response.text(say("temporarily_unavailable", locale), status=503)
         headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
         if document is None:
-            return response.text(say("pdf_refused", locale), status=404, headers=headers)
+            return response.text(say("widget.pdf_link_refused", locale), status=404, headers=headers)
         return response.raw(document, content_type="application/pdf", headers={
             **headers, "Content-Disposition": f'attachment; filename="{target[1]}.pdf"'})
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(None, 1)[0] + "..."
 
 
 def _invoice_document(database_url: str, customer_id: str, number: str, locale: str) -> bytes | None:

@@ -2,7 +2,6 @@
 received and how to pay, in the conversation's language (English or Chinese)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from fpdf import FPDF
@@ -10,16 +9,14 @@ from fpdf.fonts import FontFace
 from sqlalchemy.orm import Session
 
 from bot.billing.invoices import customer_name, find_invoice, partner_name
-from bot.channels.widget_wording import say
-from bot.config import Settings, load_settings
-from bot.formatting import day, money, month
+from bot.config import Settings
+from bot.replies import Phrases
 
 # Unicode fonts from Debian's packages (scripts/setup.sh installs them): DejaVu for Latin text,
 # Droid Sans Fallback for Chinese characters (it has no Latin glyphs, so it is the fallback).
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 CJK_FONTS = (Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
              Path("/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf"))
-BABEL_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
 
 
 def _font(pdf: FPDF) -> str:
@@ -40,11 +37,10 @@ def invoice_pdf(session: Session, customer_id: str, number: str, language: str =
     invoice = find_invoice(session, customer_id, number)
     if invoice is None:
         return None
-    language = language if language in BABEL_LOCALES else "en"
-    settings = replace(settings or load_settings(), locale=BABEL_LOCALES[language])
+    phrases = Phrases(language if language in ("en", "zh") else "en", settings)
 
     def label(key: str, **values: object) -> str:
-        return say(f"pdf_{key}", language, **values)
+        return phrases.say(f"invoice_pdf.{key}", **values)
 
     pdf = FPDF(format="A4")
     pdf.set_title(label("title", number=invoice.number))
@@ -60,11 +56,11 @@ def invoice_pdf(session: Session, customer_id: str, number: str, language: str =
     pdf.set_font(font, size=10)
     facts = [
         (label("billed_to"), f"{customer_name(session, customer_id)} ({customer_id})"),
-        (label("period"), month(invoice.period, settings)),
-        (label("issued"), day(invoice.issue_date, settings)),
-        (label("due"), day(invoice.due_date, settings)),
+        (label("period"), phrases.month(invoice.period)),
+        (label("issued"), phrases.day(invoice.issue_date)),
+        (label("due"), phrases.day(invoice.due_date)),
         (label("status"), label("paid") if invoice.is_paid else
-         label("outstanding", amount=money(invoice.outstanding, invoice.currency, settings))),
+         label("outstanding", amount=phrases.money(invoice.outstanding, invoice.currency))),
     ]
     for name, value in facts:
         pdf.cell(40, 6, name)
@@ -74,13 +70,13 @@ def invoice_pdf(session: Session, customer_id: str, number: str, language: str =
                    headings_style=FontFace(emphasis="", fill_color=(230, 236, 242))) as table:
         table.row([label("description"), label("amount")])
         for line in invoice.lines:
-            table.row([line.description, money(line.amount, invoice.currency, settings)])
-        table.row([label("total"), money(invoice.total, invoice.currency, settings)])
+            table.row([line.description, phrases.money(line.amount, invoice.currency)])
+        table.row([label("total"), phrases.money(invoice.total, invoice.currency)])
     if invoice.payments:
         pdf.ln(4)
         pdf.cell(0, 6, label("payments"), new_x="LMARGIN", new_y="NEXT")
         for payment in invoice.payments:
-            pdf.cell(0, 6, f"{day(payment.paid_on, settings)}  {money(payment.amount, invoice.currency, settings)}  "
+            pdf.cell(0, 6, f"{phrases.day(payment.paid_on)}  {phrases.money(payment.amount, invoice.currency)}  "
                            f"{payment.reference}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font(font, size=11)

@@ -35,14 +35,18 @@ def browser(stack):
 
 
 @pytest.fixture()
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 900, "height": 860}, accept_downloads=True)
     opened = context.new_page()
     opened.dialogs = []
     opened.on("dialog", lambda dialog: (opened.dialogs.append(dialog.message), dialog.dismiss()))
     opened.errors = []
     opened.on("pageerror", lambda error: opened.errors.append(str(error)))
+    opened.console = []
+    opened.on("console", lambda message: opened.console.append(f"{message.type}: {message.text[:300]}"))
     yield opened
+    shot(opened, f"end-{request.node.name}")  # what the page showed last, also when the test failed
+    print("browser console:", *opened.console, "page errors:", *opened.errors, sep="\n  ")  # shown on failure
     context.close()
 
 
@@ -55,6 +59,7 @@ def sign_in(page, username: str) -> None:
 
 
 def ask(page, text: str) -> None:
+    page.locator("deep-chat[data-ready=true]").wait_for(timeout=30_000)  # connected, history shown
     box = page.locator(f"{CHAT} #text-input")
     box.click()
     box.fill(text)
@@ -103,7 +108,8 @@ def test_markup_and_javascript_links_render_as_text(page):
     chat = page.locator(CHAT)
     assert chat.locator("img[src=x]").count() == 0
     assert chat.locator("a[href^='javascript' i]").count() == 0
-    assert "<img src=x onerror=alert(1)>" in chat.inner_text()
+    typed = chat.locator(".user-message").last.inner_text()
+    assert "<img src=x onerror=alert(1)>" in typed and '<a href="javascript:alert(3)">x</a>' in typed
     assert page.dialogs == []
     shot(page, "04-markup-as-text")
 
@@ -126,9 +132,10 @@ def test_the_chinese_page_and_an_anonymous_visitor(page):
     page.goto(f"{SITE_ORIGIN}/chat")
     page.click("#language")
     page.wait_for_url(f"{SITE_ORIGIN}/chat")
-    assert "不登录" in page.content() or "尚未登录" in page.content()
-    assert page.locator(f"{CHAT} #text-input").get_attribute("placeholder") in (None, "询问您的账单...") or True
+    assert "您尚未登录" in page.locator("main").inner_text()  # the page, and the widget's own strings
+    page.locator("deep-chat[data-ready=true]").wait_for(timeout=30_000)
+    assert "询问您的账单" in page.locator(CHAT).evaluate("chat => chat.shadowRoot.innerHTML")  # placeholder
     ask(page, "what is my balance?")
-    reply = bot_says(page, r"sign")
+    reply = bot_says(page, r"登录")  # the assistant answers in the page's language: sign in first
     assert "CNY" not in reply.inner_text()
     shot(page, "06-chinese-anonymous")

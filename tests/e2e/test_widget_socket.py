@@ -94,7 +94,7 @@ async def test_an_expired_token_is_refused_at_connect_and_told_apart(widgets):
     widget = widgets(old, locale="zh")
     with pytest.raises(socketio.exceptions.ConnectionError):
         await widget.connect()
-    assert widget.refused["error"] == "token_expired" and "登录已过期" in widget.refused["message"]
+    assert widget.refused["error"] == "token_expired" and "过期" in widget.refused["message"]
 
 
 async def test_a_token_that_expires_during_the_conversation_is_checked_again_on_each_message(widgets):
@@ -231,3 +231,36 @@ async def test_the_conversation_continues_after_the_rasa_server_restarts(stack, 
     again = widgets()
     resumed = (await again.start(session=anonymous["session"]))["history"]
     assert resumed and resumed[0]["text"] == "how can I pay?"
+
+
+async def test_the_invoice_pdf_link_serves_its_owner_and_refuses_foreign_forged_and_expired_links(stack, widgets):
+    from bot.documents.links import sign_pdf_link
+
+    contoso = widgets(issue_token("C-1001"))
+    await contoso.start()
+    await contoso.send("show me invoice G000100001")
+    (summary,) = [m for m in await contoso.replies() if "G000100001" in m.get("text", "")]
+    (download,) = summary["custom"]["downloads"]
+    got = await asyncio.to_thread(requests.get, download["url"], timeout=30)
+    assert got.status_code == 200 and got.headers["Content-Type"] == "application/pdf"
+    assert got.content.startswith(b"%PDF-") and b"G000100001" in got.content or len(got.content) > 2000
+
+    base = download["url"].split("?")[0] + "?lang=en&link="
+    link = download["url"].split("link=")[1]
+    refusals = [
+        base + sign_pdf_link("C-1001", "G000200001"),  # Fabrikam's invoice, even in a genuine link for Contoso
+        base + sign_pdf_link("C-1001", "G000999999"),  # no such invoice
+        base + sign_pdf_link("C-1001", "G000100001", seconds=-1),  # expired
+        base + link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB"),  # tampered
+        base + jwt.encode({"sub": "C-1001", "inv": "G000100001", "aud": "invoice-pdf", "iss": ISSUER,
+                           "exp": 9999999999}, "not-our-secret-not-our-secret-000000", algorithm="HS256"),  # forged
+        base,  # none
+    ]
+    answers = [await asyncio.to_thread(requests.get, url, timeout=30) for url in refusals]
+    assert {(a.status_code, a.text) for a in answers} == {(404, answers[0].text)}
+    assert "not valid" in answers[0].text
+    # The visitor's widget never offers one.
+    visitor = widgets()
+    await visitor.start()
+    await visitor.send("show me invoice G000100001")
+    assert all("downloads" not in m.get("custom", {}) for m in await visitor.replies())

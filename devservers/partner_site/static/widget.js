@@ -5,7 +5,8 @@
 // Safety: nothing the customer or the assistant writes is ever parsed as HTML. Bot messages are
 // built as DOM nodes with textContent (links only for http(s) and mailto), and deep-chat gets
 // their serialisation, which escapes every text; typed messages go through deep-chat's markdown
-// with HTML off, whose link check refuses javascript:, vbscript:, data: and file: links.
+// with HTML off. Its markdown still turns [text](javascript:...) into a link (the browser test
+// caught it), so every link that appears in the chat and is not http(s) or mailto becomes its text.
 
 const config = JSON.parse(document.getElementById('widget-config').textContent);
 const S = config.strings;
@@ -54,7 +55,11 @@ function botHtml(message) {
       const table = el('table', 'bhd-items');
       for (const item of rows) {
         const tr = el('tr');
-        tr.append(el('th', null, item.label), el('td', null, item.value));
+        const label = el('th', null, item.label);
+        const value = el('td', null, item.value);
+        label.style.cssText = 'text-align: left; font-weight: normal; padding: 2px 18px 2px 0;';
+        value.style.cssText = 'text-align: right; padding: 2px 0; white-space: nowrap;';
+        tr.append(label, value);
         table.append(tr);
       }
       box.append(table);
@@ -123,6 +128,7 @@ socket.on('session_confirm', (session) => {
     chat.addMessage(message.sender === 'user' ? userMessage(message.text) : {role: 'ai', html: botHtml(message)});
   }
   if (signals) signals.onOpen();
+  chat.dataset.ready = 'true';  // the conversation is open: typing is sent (tests wait for this too)
 });
 
 socket.on('bot_uttered', (message) => {
@@ -135,13 +141,28 @@ socket.on('connect_error', (error) => {
   show(error && error.data && error.data.message ? error.data.message : S.disconnected);
 });
 
-socket.on('disconnect', () => show(S.disconnected));
+socket.on('disconnect', () => {
+  delete chat.dataset.ready;
+  show(S.disconnected);
+});
 
 // Sign-out forgets this browser's anonymous conversation too.
 const signOut = document.querySelector('form[action="/signout"]');
 if (signOut) signOut.addEventListener('submit', () => localStorage.removeItem(SESSION_KEY));
 
 // --- deep-chat ------------------------------------------------------------------------------------
+const SAFE_LINK = /^(?:https?:|mailto:)/i;
+
+function disarmLinks(root) {
+  for (const a of root.querySelectorAll('a')) {
+    if (!SAFE_LINK.test((a.getAttribute('href') || '').trim())) a.replaceWith(document.createTextNode(a.textContent));
+  }
+}
+
+customElements.whenDefined('deep-chat').then(() => {
+  new MutationObserver(() => disarmLinks(chat.shadowRoot)).observe(chat.shadowRoot, {childList: true, subtree: true});
+});
+
 chat.introMessage = {text: S.intro};
 chat.textInput = {placeholder: {text: S.placeholder}, characterLimit: 8000};
 chat.remarkable = {html: false, linkify: false, typographer: false, breaks: true};
