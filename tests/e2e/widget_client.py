@@ -37,6 +37,24 @@ class Widget:
                                socketio_path="socket.io", wait_timeout=10)
         return self
 
+    async def connect_refused(self) -> bool:
+        """Try to connect; True when the server refused (its reason, if it gave one, in
+        `self.refused`). Doesn't wait for the client library's own slow clean-up of a refusal."""
+        attempt = asyncio.ensure_future(self.connect())
+        for _ in range(150):
+            if self.refused is not None or attempt.done():
+                break
+            await asyncio.sleep(0.1)
+        attempt.cancel()
+        outcome = (await asyncio.gather(attempt, return_exceptions=True))[0]
+        refused = self.refused is not None or isinstance(outcome, socketio.exceptions.ConnectionError)
+        reading = self.sio.eio.read_loop_task
+        await self.sio.eio.disconnect(abort=True)
+        if reading is not None:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+        return refused
+
     async def start(self, **request: Any) -> dict[str, Any]:
         """Connect, ask for the session, return the session_confirm (session, history, ...)."""
         if not self.sio.connected:
