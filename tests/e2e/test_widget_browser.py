@@ -11,6 +11,7 @@ import pytest
 
 from bot.config import REPO_ROOT
 from tests.e2e.conftest import SITE_ORIGIN
+from tests.e2e.widget_client import resolve_open_escalations
 
 pytestmark = pytest.mark.e2e
 
@@ -139,3 +140,36 @@ def test_the_chinese_page_and_an_anonymous_visitor(page):
     reply = bot_says(page, r"登录")  # the assistant answers in the page's language: sign in first
     assert "CNY" not in reply.inner_text()
     shot(page, "06-chinese-anonymous")
+
+
+def test_news_of_a_dispute_appears_in_the_open_widget_unasked(stack, page):
+    import requests
+
+    vianet = stack.env["VIANET_API_URL"]
+    complaint = "we never ordered this reserved instance, said in the browser"
+    resolve_open_escalations(stack, "C-1004")
+    sign_in(page, "tailspin")
+    ask(page, "I want to dispute a charge")
+    bot_says(page, r"Which invoice")
+    ask(page, "G000400001")
+    bot_says(page, r"Which charge on G000400001").locator(
+        ".bhd-quick-reply", has_text="Reserved instance purchase").click()
+    bot_says(page, r"What's wrong with it\?")
+    ask(page, complaint)
+    bot_says(page, r"Shall I file it\?").locator(".bhd-quick-reply").first.click()
+    reference = re.search(r"ESC-\w+", bot_says(page, r"Your reference is ESC-").inner_text()).group(0)
+
+    deadline = 90
+    while deadline:
+        requests_seen = requests.get(f"{vianet}/_admin/stats", timeout=5).json()["requests"]
+        mine = [r for r in requests_seen if complaint in r["Description"]]
+        if mine:
+            break
+        page.wait_for_timeout(1000)
+        deadline -= 1
+    assert mine, "the escalation never reached the local 21Vianet API"
+    requests.post(f"{vianet}/_admin/servicerequests/{mine[0]['Id']}/status",
+                  json={"status": "closed", "note": "Reversed in the browser test."}, timeout=5).raise_for_status()
+    news = bot_says(page, r"Reversed in the browser test")  # nothing typed: pushed into the open page
+    assert reference in news.inner_text()
+    shot(page, "07-live-news")

@@ -13,7 +13,7 @@ import requests
 
 from bot.identity import ISSUER, issue_token
 from tests.conftest import TEST_SECRET
-from tests.e2e.widget_client import Widget, text_of
+from tests.e2e.widget_client import Widget, resolve_open_escalations, text_of
 
 pytestmark = pytest.mark.e2e
 
@@ -177,13 +177,16 @@ async def test_news_of_an_escalation_arrives_live_in_the_open_widget(stack, widg
     worker's push (Rasa's trigger_intent, the real server) reaches the open socket unasked."""
     vianet = stack.env["VIANET_API_URL"]
     complaint = "we never ordered this reserved instance, widget test"
+    await asyncio.to_thread(resolve_open_escalations, stack, "C-1004")
     tailspin = widgets(issue_token("C-1004"))
     await tailspin.start()
     assert "Which invoice" in await tailspin.ask("I want to dispute a charge")
     assert "Which charge on G000400001" in await tailspin.ask("G000400001")
     assert "What's wrong with it?" in await tailspin.ask("Reserved instance purchase")
     assert "Shall I file it?" in await tailspin.ask(complaint)
-    reference = re.search(r"Your reference is (ESC-\w+)", await tailspin.ask("yes")).group(1)
+    filed = await tailspin.ask("yes")
+    assert "Your reference is ESC-" in filed, filed
+    reference = re.search(r"Your reference is (ESC-\w+)", filed).group(1)
 
     async def filed() -> dict:
         for _ in range(90):

@@ -93,3 +93,20 @@ class Widget:
 
 def text_of(messages: list[dict[str, Any]]) -> str:
     return "\n".join(m.get("text", "") for m in messages)
+
+
+def resolve_open_escalations(stack, customer_id: str) -> None:
+    """Partner staff resolve what the customer still has open (other tests, the fuzz run): a
+    dispute about the same charge would otherwise be "already reported" instead of filed."""
+    from bot.db import reset_engine, session_scope
+    from bot.escalation import records
+    from bot.escalation.models import State
+
+    url = stack.env["BOT_DATABASE_URL"]
+    with session_scope(url) as session:
+        still_open = [e.reference for e in records.escalations_for_customer(session, customer_id, limit=100)
+                      if e.state in State.OPEN]
+    for reference in still_open:  # one unit of work each, as `python -m bot.escalation resolve` does
+        with session_scope(url) as session:
+            records.resolve_by_partner(session, reference, "P-01", None)
+    reset_engine()

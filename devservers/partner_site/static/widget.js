@@ -165,7 +165,8 @@ customElements.whenDefined('deep-chat').then(() => {
 
 chat.introMessage = {text: S.intro};
 chat.textInput = {placeholder: {text: S.placeholder}, characterLimit: 8000};
-chat.remarkable = {html: false, linkify: false, typographer: false, breaks: true};
+chat.remarkable = {html: false, typographer: false, breaks: true};
+chat.auxiliaryStyle = '.message-bubble p:last-child { margin-bottom: 0; } .message-bubble p:first-child { margin-top: 0; }';
 chat.history = [];
 chat.style.cssText = 'width: 100%; height: 560px; border: 1px solid #cbd2d9; border-radius: 8px; background: #fff; '
   + 'font-family: system-ui, "Noto Sans CJK SC", "Droid Sans Fallback", sans-serif;';  // not Inter from a CDN
