@@ -25,7 +25,7 @@ function el(tag, className, text) {
 // Text with http(s) and mailto links made clickable; everything else stays text.
 function paragraph(text, className) {
   const p = el('p', className);
-  p.style.margin = '0 0 6px';
+  p.style.cssText = 'margin: 0 0 6px; white-space: pre-wrap;';  // the assistant's line breaks are kept
   const value = String(text || '');
   let last = 0;
   for (const match of value.matchAll(LINK)) {
@@ -166,13 +166,12 @@ customElements.whenDefined('deep-chat').then(() => {
 chat.introMessage = {text: S.intro};
 chat.textInput = {placeholder: {text: S.placeholder}, characterLimit: 8000};
 chat.remarkable = {html: false, typographer: false, breaks: true};
-chat.auxiliaryStyle = '.message-bubble p:last-child { margin-bottom: 0; } .message-bubble p:first-child { margin-top: 0; }';
 chat.history = [];
 chat.style.cssText = 'width: 100%; height: 560px; border: 1px solid #cbd2d9; border-radius: 8px; background: #fff; '
   + 'font-family: system-ui, "Noto Sans CJK SC", "Droid Sans Fallback", sans-serif;';  // not Inter from a CDN
 chat.messageStyles = {
-  default: {shared: {bubble: {maxWidth: '85%', whiteSpace: 'pre-wrap'}}, ai: {bubble: {background: '#eef2f7'}}},
-  html: {shared: {bubble: {maxWidth: '85%', background: '#eef2f7', whiteSpace: 'pre-wrap'}}},
+  default: {shared: {bubble: {maxWidth: '85%'}}, ai: {bubble: {background: '#eef2f7'}}},
+  html: {shared: {bubble: {maxWidth: '85%', background: '#eef2f7'}}},
 };
 chat.htmlClassUtilities = {
   'bhd-quick-reply': {
