@@ -61,7 +61,7 @@ from bot.db import session_scope
 from bot.documents.invoice_pdf import invoice_pdf
 from bot.documents.links import PDF_PATH, pdf_link_target, sign_pdf_link
 from bot.identity import ISSUER, TokenError, verify_customer_token
-from bot.nlp.language import detect_language, mostly_chinese
+from bot.nlp.language import detect_language
 from bot.replies import render
 from bot.replies.language import DETECTED_KEY, METADATA_KEY as LOCALE_KEY
 
@@ -414,9 +414,6 @@ class WidgetInput(InputChannel):
         except SQLAlchemyError:
             logger.exception("could not check who owns conversation %s", conversation_id)
             await self._tell(sid, "temporarily_unavailable")
-            return
-        if mostly_chinese(cleaned.text):  # until Chinese is understood: say so, in both languages
-            await self._tell(sid, "english_only")
             return
         agent = self.app.ctx.agent
         if cleaned.questions_only:

@@ -48,6 +48,13 @@ async def test_a_signed_in_customer_asks_for_the_balance(widgets):
     assert "CNY 9,615.50" in reply and "G000100002" in reply
 
 
+async def test_the_pages_language_comes_with_the_token_and_the_answer_follows_it(widgets):
+    contoso = widgets(issue_token("C-1001", locale="zh"), locale="en")  # the token's claim wins
+    assert (await contoso.start())["locale"] == "zh"
+    reply = await contoso.ask("我的余额是多少？")
+    assert "CNY 9,615.50" in reply and re.search(r"[\u4e00-\u9fff]", reply)
+
+
 async def test_a_socket_cannot_join_read_or_write_another_customers_conversation(stack, widgets):
     contoso = widgets(issue_token("C-1001"))
     await contoso.start()
