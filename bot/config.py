@@ -279,3 +279,59 @@ def load_log_settings() -> LogSettings:
         max_bytes=_positive_int("BOT_LOG_MAX_BYTES", 10 * 1024 * 1024),
         backups=_positive_int("BOT_LOG_BACKUPS", 5),
     )
+
+
+# --- The chat widget: the socket channel on the Rasa server, the demo partner site ---------------
+
+WIDGET_LOCALES = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class WidgetSettings:
+    """The widget's socket channel (bot/channels/widget.py), partner-minted tokens and the demo site."""
+
+    origins: tuple[str, ...]  # pages allowed to open the socket (the Origin header, exactly)
+    rate_messages: int  # at most this many messages per conversation...
+    rate_seconds: float  # ...in this sliding window (counted per Rasa process for now)
+    history_messages: int  # messages re-sent when a widget (re)connects
+    anonymous_session_days: float  # how long an anonymous visitor's conversation can be resumed
+    partner_keys_dir: Path  # <PARTNER_ID>.pem: each partner's PUBLIC key, verifying the tokens it mints
+    pdf_link_seconds: int  # lifetime of a signed invoice-PDF link
+    site_port: int  # the demo partner site
+    site_bot_url: str  # where the demo site's widget finds the Rasa server
+    site_key_file: Path  # the demo site's PRIVATE key (generated at first start, never committed)
+    site_partner_id: str  # the partner the demo site stands for
+
+
+def _widget_origins(site_port: int) -> tuple[str, ...]:
+    raw = os.environ.get("BOT_WIDGET_ORIGINS", "").strip()
+    if not raw:
+        return (f"http://localhost:{site_port}", f"http://127.0.0.1:{site_port}")
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not rest or "/" in rest:
+            raise ConfigError(f"BOT_WIDGET_ORIGINS: {origin!r} is not an origin like https://www.partner.example")
+    return origins
+
+
+def load_widget_settings() -> WidgetSettings:
+    env = os.environ
+    site_port = _positive_int("BOT_SITE_PORT", 8080)
+    bot_url = env.get("BOT_SITE_BOT_URL", "").strip().rstrip("/") or "http://127.0.0.1:5005"
+    if not bot_url.startswith(("http://", "https://")):
+        raise ConfigError("BOT_SITE_BOT_URL must be an http(s) URL")
+    partner_id = env.get("BOT_SITE_PARTNER_ID", "").strip() or "P-01"
+    return WidgetSettings(
+        origins=_widget_origins(site_port),
+        rate_messages=_positive_int("BOT_WIDGET_RATE_MESSAGES", 10),
+        rate_seconds=_vianet_seconds("BOT_WIDGET_RATE_SECONDS", 30.0),
+        history_messages=_positive_int("BOT_WIDGET_HISTORY_MESSAGES", 100),
+        anonymous_session_days=_vianet_seconds("BOT_WIDGET_ANONYMOUS_SESSION_DAYS", 7.0),
+        partner_keys_dir=Path(env.get("BOT_PARTNER_KEYS_DIR", "").strip() or VAR_DIR / "partner-keys"),
+        pdf_link_seconds=_positive_int("BOT_PDF_LINK_SECONDS", 300),
+        site_port=site_port,
+        site_bot_url=bot_url,
+        site_key_file=Path(env.get("BOT_SITE_KEY_FILE", "").strip() or VAR_DIR / "demo-site" / f"{partner_id}.key"),
+        site_partner_id=partner_id,
+    )

@@ -1,18 +1,33 @@
 """Customer tokens: short-lived JWTs whose subject is the customer id.
 
 The widget on a partner's site gets one from the partner's backend after sign-in and sends it
-as `metadata.customer_token` with every message; the channel verifies it on every message and
-passes on only the verified identity (bot/caller.py). HS256 is pinned: a token signed any other way (or `alg: none`) fails.
+at connect (REST clients: as `metadata.customer_token` with every message); the channel verifies
+it on every message and passes on only the verified identity (bot/caller.py).
+
+Two kinds of customer token are accepted:
+- minted by a partner's website: signed with the partner's PRIVATE key (RS256 or EdDSA), `iss` the
+  partner id; verified with that partner's PUBLIC key (`BOT_PARTNER_KEYS_DIR/<partner>.pem`), and
+  only for that partner's own customers. The assistant holds nothing that can mint one.
+- HS256 with our shared secret (`python -m bot token`): development and tests only
+  (BOT_ENV=development|test); refused anywhere else.
+The algorithm is pinned per key: `alg: none`, HS256 with a public key as secret, or any other
+algorithm fails.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from bot.config import Settings, load_settings
+from bot.config import DEV_ENVIRONMENTS, Settings, load_settings, load_widget_settings
 
 ALGORITHM = "HS256"
 ISSUER = "billing-help-desk"
@@ -34,12 +49,112 @@ class TokenError(Exception):
 
 
 def issue_token(customer_id: str, settings: Settings | None = None, ttl: timedelta | None = None,
-                now: datetime | None = None) -> str:
+                now: datetime | None = None, locale: str | None = None) -> str:
+    """A development/test customer token (HS256, our secret). Partners' sites mint their own."""
     settings = settings or load_settings()
     now = now or datetime.now(timezone.utc)
     ttl = ttl if ttl is not None else timedelta(minutes=settings.token_ttl_minutes)
     claims = {"sub": customer_id, "aud": CUSTOMER_AUDIENCE, "iss": ISSUER, "iat": now, "exp": now + ttl}
+    if locale:
+        claims["locale"] = locale
     return jwt.encode(claims, settings.token_secret, algorithm=ALGORITHM)
+
+
+# --- Tokens minted by a partner's website --------------------------------------------------------
+
+PARTNER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,15}")  # also a safe file name
+PARTNER_TOKEN_MAX_LIFETIME = timedelta(hours=12)  # a longer-lived token is refused, whatever it says
+
+
+def partner_key_algorithm(key: Any) -> str:
+    if isinstance(key, Ed25519PublicKey):
+        return "EdDSA"
+    if isinstance(key, RSAPublicKey) and key.key_size >= 2048:
+        return "RS256"
+    raise TokenError("invalid")
+
+
+@lru_cache(maxsize=64)
+def _load_partner_key(path: Path, _mtime: float) -> tuple[Any, str]:
+    data = path.read_bytes()
+    if b"PRIVATE KEY" in data:  # the assistant must hold nothing that can mint a token
+        raise TokenError("invalid")
+    key = load_pem_public_key(data)
+    return key, partner_key_algorithm(key)
+
+
+def partner_public_key(partner_id: str, keys_dir: Path | None = None) -> tuple[Any, str]:
+    """(the partner's public key, the one algorithm it verifies). TokenError("invalid") when the
+    partner has no usable key."""
+    if not PARTNER_ID_PATTERN.fullmatch(partner_id):
+        raise TokenError("invalid")
+    path = (keys_dir or load_widget_settings().partner_keys_dir) / f"{partner_id}.pem"
+    try:
+        return _load_partner_key(path, path.stat().st_mtime)
+    except TokenError:
+        raise
+    except Exception as exc:  # noqa: BLE001  missing, unreadable or not a key: nobody's token verifies
+        raise TokenError("invalid") from exc
+
+
+def _customer_of_partner(database_url: str, customer_id: str) -> str | None:
+    from bot.db import session_scope
+    from bot.db.models import Customer
+
+    with session_scope(database_url) as session:
+        customer = session.get(Customer, customer_id)
+        return customer.partner_id if customer else None
+
+
+@dataclass(frozen=True)
+class CustomerClaims:
+    customer_id: str
+    partner_id: str | None  # None: a development token of ours
+    locale: str | None  # the language the site shows, if the token says
+
+
+def _decode_customer(token: object, settings: Settings | None, verify_exp: bool = True) -> CustomerClaims:
+    if not token or not isinstance(token, str):
+        raise TokenError("missing")
+    if len(token) > MAX_TOKEN_CHARS or not _COMPACT_JWT.fullmatch(token):
+        raise TokenError("invalid")
+    settings = settings or load_settings()
+    try:
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except Exception as exc:  # noqa: BLE001
+        raise TokenError("invalid") from exc
+    if issuer == ISSUER:
+        if settings.environment not in DEV_ENVIRONMENTS:
+            raise TokenError("invalid")  # our own HS256 customer tokens are for development and tests
+        claims = _decode(token, CUSTOMER_AUDIENCE, settings, verify_exp=verify_exp)
+        partner_id = None
+    elif isinstance(issuer, str):
+        key, algorithm = partner_public_key(issuer)
+        try:
+            claims = jwt.decode(token, key, algorithms=[algorithm], issuer=issuer, audience=CUSTOMER_AUDIENCE,
+                                options={"require": ["exp", "iat", "sub", "iss", "aud"], "verify_exp": verify_exp})
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("expired") from exc
+        except Exception as exc:  # noqa: BLE001  any other failure: invalid
+            raise TokenError("invalid") from exc
+        if not isinstance(claims["exp"], (int, float)) or not isinstance(claims["iat"], (int, float)) \
+                or claims["exp"] - claims["iat"] > PARTNER_TOKEN_MAX_LIFETIME.total_seconds():
+            raise TokenError("invalid")
+        partner_id = issuer
+    else:
+        raise TokenError("invalid")
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise TokenError("invalid")
+    if partner_id is not None and _customer_of_partner(settings.database_url, subject) != partner_id:
+        raise TokenError("invalid")  # a partner vouches for its own customers only
+    locale = claims.get("locale")
+    return CustomerClaims(subject, partner_id, locale if isinstance(locale, str) else None)
+
+
+def verify_customer_token(token: object, settings: Settings | None = None) -> CustomerClaims:
+    """The verified claims of a customer token (ours in development, or a partner's), or TokenError."""
+    return _decode_customer(token, settings)
 
 
 def _decode(token: object, audience: str, settings: Settings | None, verify_exp: bool = True) -> dict:
@@ -64,19 +179,12 @@ def _decode(token: object, audience: str, settings: Settings | None, verify_exp:
 def customer_of_expired_token(token: object, settings: Settings | None = None) -> str:
     """Who a genuine customer token was issued to, even after it expired. Never grants access:
     only used to tell whether news in a conversation is for the person reading it."""
-    subject = _decode(token, CUSTOMER_AUDIENCE, settings, verify_exp=False).get("sub")
-    if not isinstance(subject, str) or not subject:
-        raise TokenError("invalid")
-    return subject
+    return _decode_customer(token, settings, verify_exp=False).customer_id
 
 
 def verify_token(token: object, settings: Settings | None = None) -> str:
     """Return the customer id the token was issued for, or raise TokenError."""
-    claims = _decode(token, CUSTOMER_AUDIENCE, settings)
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
-        raise TokenError("invalid")
-    return subject
+    return _decode_customer(token, settings).customer_id
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from bot.config import (
     SupervisorSettings,
     load_settings,
     load_vianet_settings,
+    load_widget_settings,
 )
 from bot.redaction import install
 from bot.supervisor import OWNER_ONLY_DIR, OWNER_ONLY_UMASK, Service, Supervisor, child_environment, restrict_to_owner
@@ -45,6 +46,7 @@ class Stack:
     rasa_port: int = 5005
     action_port: int = 5055
     vianet_port: int = 8765
+    site_port: int = field(default_factory=lambda: load_widget_settings().site_port)  # the demo partner site
     endpoints: Path = REPO_ROOT / "endpoints.yml"
     log_dir: Path = VAR_DIR / "logs"
     env: dict[str, str] = field(default_factory=dict)
@@ -66,7 +68,10 @@ class Stack:
             token = self.env.get("VIANET_API_TOKEN") or (vianet.token if vianet else None) or secrets.token_hex(16)
             self.env = {**self.env, "VIANET_API_URL": f"http://127.0.0.1:{self.vianet_port}", "VIANET_API_TOKEN": token}
         self.env = {"ESCALATION_NOTIFY_HOOK": "bot.integrations.rasa_api:push_resolution",
-                    "RASA_URL": f"http://127.0.0.1:{self.rasa_port}", **self.env}
+                    "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+                    # The demo site's widget talks to this Rasa server; its pages are the allowed Origins.
+                    "BOT_SITE_PORT": str(self.site_port), "BOT_SITE_BOT_URL": f"http://127.0.0.1:{self.rasa_port}",
+                    **self.env}
         # Secrets reach the processes only through the environment (RASA_API_TOKEN, VIANET_API_TOKEN,
         # BOT_TOKEN_SECRET), never as arguments: `ps` shows arguments to every user.
         serve = [python, "-m", "bot.serve"]
@@ -85,6 +90,9 @@ class Stack:
                 "local 21Vianet API", [python, "-m", "devservers.vianet", "--port", str(self.vianet_port),
                                        "--state-file", str(self.log_dir.parent / "vianet-state.json")],
                 f"http://127.0.0.1:{self.vianet_port}/_admin/health", self.log_dir / "vianet.log", self.vianet_port))
+        self.services.append(Service(
+            "demo partner site", [python, "-m", "devservers.partner_site", "--port", str(self.site_port)],
+            f"http://127.0.0.1:{self.site_port}/health", self.log_dir / "site.log", self.site_port))
         self.services.append(Service("escalation worker", [python, "-m", "bot.escalation", "worker"], None,
                                      self.log_dir / "worker.log", None))
         self.supervisor = Supervisor(self.services, settings=self.supervisor_settings, log_settings=self.log_settings,
@@ -93,6 +101,10 @@ class Stack:
     @property
     def rest_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    @property
+    def site_url(self) -> str:
+        return f"http://localhost:{self.site_port}"
 
     @property
     def status_path(self) -> Path:
@@ -148,8 +160,8 @@ def main() -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
-    print("Starting the action server (5055), the Rasa server (5005), the escalation worker and, unless "
-          "VIANET_API_URL is set, the local 21Vianet API (8765)...", flush=True)
+    print(f"Starting the action server (5055), the Rasa server (5005), the escalation worker, the demo partner "
+          f"site ({stack.site_port}) and, unless VIANET_API_URL is set, the local 21Vianet API (8765)...", flush=True)
 
     def _stop(signum, _frame):
         raise KeyboardInterrupt
@@ -166,6 +178,8 @@ def main() -> int:
                        f"Escalations go to {stack.env.get('VIANET_API_URL') or 'the partner-staff queue (no 21Vianet API)'}.")
         print(f"""
 The billing assistant is ready. Logs: {stack.log_dir}  Status: .venv/bin/python -m bot status
+
+Chat on the demo partner site: {stack.site_url}  (sign in as contoso / contoso-demo; all demo accounts are on the page)
 
 Talk to it over REST as the demo customer Contoso Ltd (C-1001):
   TOKEN=$(.venv/bin/python -m bot token C-1001)

@@ -60,3 +60,31 @@ grep -q RASA_TELEMETRY_ENABLED "$VENV/bin/activate" || \
 mkdir -p var && chmod -R u=rwX,go= var
 "$PY" -m bot migrate
 "$PY" -m bot seed
+
+# The chat widget of the demo partner site: deep-chat and socket.io-client from the npm registry,
+# exactly as pinned by its package-lock.json (`npm ci`), served from node_modules (no CDN).
+widget=devservers/partner_site/widget
+if ! cmp -s "$widget/package-lock.json" "$widget/node_modules/.installed-lock" 2>/dev/null; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm is required for the chat widget: install Node.js (Debian: apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+  echo "Installing the chat widget (npm ci)..."
+  (cd "$widget" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$widget/package-lock.json" "$widget/node_modules/.installed-lock"
+fi
+
+# Debian packages: chromium for the browser tests (Playwright drives it; it never downloads a
+# browser), DejaVu and Droid Sans Fallback fonts for Chinese pages and invoice PDFs.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || missing+=(fonts-droid-fallback)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian packages: ${missing[*]}..."
+    (umask 022; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null)
+  else
+    echo "Missing Debian packages: ${missing[*]} (as root: apt-get install ${missing[*]})" >&2
+  fi
+fi

@@ -1,6 +1,7 @@
 """Start the real action server and Rasa server once for the end-to-end tests."""
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -13,7 +14,12 @@ from bot.model import model_path
 from bot.seed import seed_demo
 from tests.conftest import TEST_SECRET, TODAY
 
-RASA_PORT, ACTION_PORT, VIANET_PORT = 5205, 5255, 8865
+# Overridable so two stacks (say, two worktrees) can run the end-to-end tests at once.
+RASA_PORT = int(os.environ.get("E2E_RASA_PORT", "5205"))
+ACTION_PORT = int(os.environ.get("E2E_ACTION_PORT", "5255"))
+VIANET_PORT = int(os.environ.get("E2E_VIANET_PORT", "8865"))
+SITE_PORT = int(os.environ.get("E2E_SITE_PORT", "8180"))  # the demo partner site (the widget's page)
+SITE_ORIGIN = f"http://127.0.0.1:{SITE_PORT}"
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +39,10 @@ def stack(tmp_path_factory):
                          f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {folder / "tracker.sqlite3"}\n')
     running = Stack(model=model, rasa_port=RASA_PORT, action_port=ACTION_PORT, vianet_port=VIANET_PORT,
                     endpoints=endpoints, log_dir=folder / "logs",
+                    site_port=SITE_PORT,
                     env={"BOT_DATABASE_URL": url, "BOT_TOKEN_SECRET": TEST_SECRET, "BOT_TODAY": TODAY.isoformat(),
+                         "BOT_PARTNER_KEYS_DIR": str(folder / "partner-keys"),
+                         "BOT_SITE_KEY_FILE": str(folder / "demo-site" / "P-01.key"),
                          "VIANET_API_URL": "", "ESCALATION_WORKER_INTERVAL": "0.5", "ESCALATION_POLL_INTERVAL": "1"})
     running.start(timeout=240)
     yield running
