@@ -3,7 +3,6 @@
     models.py    the tables (escalations, their history, outbound notes, customer notifications)
     records.py   the domain functions the conversation and partner staff call (one Session each)
     views.py     frozen views of rows, returned by records.py
-    wording.py   states and notifications in plain words for customers
     backoff.py   retry delays (exponential, full jitter) and the circuit breaker
     relay.py     sends pending escalations and queued notes to 21Vianet
     poller.py    follows sent tickets and records their status, notes and closure
