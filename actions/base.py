@@ -70,6 +70,19 @@ class Context:
         return can_push(self.tracker.get_latest_input_channel())
 
 
+def tell_once(dispatcher: CollectingDispatcher, tracker: Tracker, response: str) -> None:
+    """Say `response` unless it was already said since the user's message: a sign-in that expires
+    in the middle of a form is told by the form's check, not again by the action that follows."""
+    since_user = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        since_user.append(event)
+    if any(e.get("event") == "bot" and (e.get("metadata") or {}).get("utter_action") == response for e in since_user):
+        return
+    dispatcher.utter_message(response=response)
+
+
 def language_of_tracker(tracker: Tracker, settings: Settings) -> str:
     users = [e for e in tracker.events if e.get("event") == "user"]
     previous = (users[-2].get("metadata") or {}) if len(users) > 1 else None
@@ -110,7 +123,7 @@ class CustomerAction(Action, ABC):
         settings = load_settings()
         caller = identify(tracker)
         if not caller.verified:
-            dispatcher.utter_message(response=caller.problem)
+            tell_once(dispatcher, tracker, caller.problem)
             return []
         # Database work runs in a thread so one slow query does not stall other conversations.
         events = await asyncio.to_thread(self._answer_in_session, dispatcher, tracker, settings, caller.customer_id)
@@ -205,7 +218,7 @@ class CustomerFormValidation(FormValidationAction, ABC):
         # Ending the form, nothing is kept: a later form must not inherit these answers.
         end_form = [SlotSet(REQUESTED_SLOT, None), *(SlotSet(slot, None) for slot in self.domain_slots(domain))]
         if not caller.verified:
-            dispatcher.utter_message(response=caller.problem)
+            tell_once(dispatcher, tracker, caller.problem)
             return end_form
         try:
             with session_scope(settings.database_url) as session:

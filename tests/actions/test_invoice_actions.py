@@ -154,6 +154,19 @@ async def test_expired_token_is_told_apart(db_url):
     assert [m["response"] for m in messages] == ["utter_sign_in_expired"]
 
 
+async def test_a_sign_in_that_expires_in_a_form_is_told_once(db_url):
+    """The form's check says it; the submit action that follows in the same turn does not again."""
+    from actions.claims import ActionSubmitDispute
+
+    old = issue_token("C-1001", ttl=timedelta(minutes=1), now=datetime.now(timezone.utc) - timedelta(hours=1))
+    tracker = make_tracker("yes", intent="affirm", token=old)
+    tracker.events.append({"event": "bot", "text": "", "metadata": {"utter_action": "utter_sign_in_expired"}})
+    messages, _ = await run_action(ActionSubmitDispute(), tracker)
+    assert messages == []
+    messages, _ = await run_action(ActionSubmitDispute(), make_tracker("yes", intent="affirm", token=old))
+    assert [m["response"] for m in messages] == ["utter_sign_in_expired"]  # said when not said yet
+
+
 async def test_token_for_a_customer_that_does_not_exist(token_for):
     messages, _ = await run_action(ActionShowBalance(), make_tracker("balance", token=token_for("C-4040")))
     assert [m["response"] for m in messages] == ["utter_sign_in_required"]
