@@ -17,8 +17,8 @@ class Item:
     label: str = ""
     value: str = ""
 
-    def plain(self) -> str:
-        return f"- {self.label}: {self.value}" if self.label else f"- {self.text}"
+    def plain(self, colon: str = ": ") -> str:
+        return f"- {self.label}{colon}{self.value}" if self.label else f"- {self.text}"
 
     def as_dict(self) -> dict[str, str]:
         return {"label": self.label, "value": self.value} if self.label else {"text": self.text}
@@ -35,7 +35,8 @@ class Reply:
 
     def plain(self) -> str:
         parts = [self.text] if self.text else []
-        parts += [item.plain() for item in self.items]
+        colon = "：" if self.language == "zh" else ": "  # Chinese writes a full-width colon
+        parts += [item.plain(colon) for item in self.items]
         if self.footer:
             parts.append(self.footer)
         return "\n".join(parts)
