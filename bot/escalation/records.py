@@ -23,10 +23,10 @@ from decimal import Decimal
 from typing import Iterable
 
 from sqlalchemy import false, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db.models import Customer
+from bot.db.unique import insert_or_winner
 from bot.escalation.backoff import retry_delay
 from bot.escalation.models import (
     KINDS,
@@ -284,8 +284,8 @@ def file_escalation(
         raise ValueError(f"no customer {customer_id}")
 
     now = utcnow()
-    for _ in range(5):  # a new reference if a random one collides (about 1 in 10^9 per filing)
-        row = Escalation(
+    def build() -> Escalation:
+        return Escalation(
             reference=_new_reference(),
             request_id=str(uuid.uuid4()),
             dedup_key=dedup_key,
@@ -307,23 +307,17 @@ def file_escalation(
             created_at=now,
             updated_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            winner = _by_dedup_key(session, dedup_key)
-            if winner is not None:
-                logger.info("escalation %s was filed concurrently; returning it", winner.reference)
-                return EscalationView.of(winner, created=False)
-            continue  # the reference collided: draw another
-        add_event(session, row.id, "created", f"filed by {filed_by}; route {route}")
-        if route == "partner":
-            add_event(session, row.id, "queued_for_partner", PARTNER_ROUTE_REASON)
-        session.flush()
-        logger.info("escalation %s filed for %s (%s, route %s)", row.reference, customer_id, kind, route)
-        return EscalationView.of(row, created=True)
-    raise RuntimeError("could not draw a unique escalation reference")
+
+    row, winner = insert_or_winner(session, build, lambda: _by_dedup_key(session, dedup_key))
+    if winner is not None:
+        logger.info("escalation %s was filed concurrently; returning it", winner.reference)
+        return EscalationView.of(winner, created=False)
+    add_event(session, row.id, "created", f"filed by {filed_by}; route {route}")
+    if route == "partner":
+        add_event(session, row.id, "queued_for_partner", PARTNER_ROUTE_REASON)
+    session.flush()
+    logger.info("escalation %s filed for %s (%s, route %s)", row.reference, customer_id, kind, route)
+    return EscalationView.of(row, created=True)
 
 
 # --------------------------------------------------------------------------------------------

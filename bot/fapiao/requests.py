@@ -23,7 +23,6 @@ import logging
 from datetime import date
 
 from sqlalchemy import case, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.billing.invoices import all_invoices, find_invoice
@@ -31,6 +30,7 @@ from bot.billing.parsing import normalize_invoice_number
 from bot.billing.views import InvoiceView
 from bot.billing.policy import add_business_days
 from bot.db.models import Customer, Invoice
+from bot.db.unique import insert_or_winner
 from bot.fapiao.checks import check_email, check_tax_id, check_title
 from bot.fapiao.models import FORMS, TYPES, FapiaoRequest, State, utcnow
 from bot.fapiao.policy import policy_for_customer, tax_profile
@@ -215,8 +215,8 @@ def file_request(session: Session, customer_id: str, *, invoice_number: str | No
 
     partner_id = session.get(Customer, customer_id).partner_id
     now = utcnow()
-    for _ in range(5):  # a new reference if a random one collides (about 1 in 10^9 per filing)
-        row = FapiaoRequest(
+    def build() -> FapiaoRequest:
+        return FapiaoRequest(
             reference=new_reference(), active_invoice_id=invoice_id, customer_id=customer_id,
             partner_id=partner_id, invoice_id=invoice_id, invoice_number=draft.invoice.number,
             fapiao_type=draft.fapiao_type, form=draft.form, amount=draft.invoice.total,
@@ -225,23 +225,17 @@ def file_request(session: Session, customer_id: str, *, invoice_number: str | No
             state=State.REQUESTED, requested_on=today, due_by=draft.due_by, conversation_id=conversation_id,
             created_at=now, updated_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            winner = _live_request(session, invoice_id)
-            if winner is not None:
-                logger.info("fapiao request %s was filed concurrently; returning it", winner.reference)
-                return _answer_for_existing(winner, fapiao_type)
-            continue  # the reference collided: draw another
-        add_event(session, row.id, "requested", customer_actor(customer_id), invoice_number=row.invoice_number,
-                  fapiao_type=row.fapiao_type, form=row.form, due_by=row.due_by.isoformat())
-        session.flush()
-        logger.info("fapiao request %s filed for %s (%s, invoice %s)", row.reference, customer_id,
-                    row.fapiao_type, row.invoice_number)
-        return Filing(FapiaoRequestView.of(row), created=True, problem=None)
-    raise RuntimeError("could not draw a unique fapiao request reference")
+
+    row, winner = insert_or_winner(session, build, lambda: _live_request(session, invoice_id))
+    if winner is not None:
+        logger.info("fapiao request %s was filed concurrently; returning it", winner.reference)
+        return _answer_for_existing(winner, fapiao_type)
+    add_event(session, row.id, "requested", customer_actor(customer_id), invoice_number=row.invoice_number,
+              fapiao_type=row.fapiao_type, form=row.form, due_by=row.due_by.isoformat())
+    session.flush()
+    logger.info("fapiao request %s filed for %s (%s, invoice %s)", row.reference, customer_id,
+                row.fapiao_type, row.invoice_number)
+    return Filing(FapiaoRequestView.of(row), created=True, problem=None)
 
 
 def get_request(session: Session, customer_id: str, reference: str) -> FapiaoRequestView | None:
