@@ -53,12 +53,12 @@ class ReplyCollector(CollectingOutputChannel):
         self.messages.append({"recipient_id": recipient_id, **kept})
 
 
-def _client_metadata(metadata: dict[str, Any], caller: Caller, text: str) -> dict[str, Any]:
+def _client_metadata(metadata: dict[str, Any], caller: Caller, detected: str | None) -> dict[str, Any]:
     """What is kept with the message: the verified caller, never the token, and never a caller
     the client wrote itself; the language chosen (validated) and the language it is written in."""
     kept = {k: v for k, v in metadata.items()
             if k not in (CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, CALLER_KEY, LOCALE_KEY, DETECTED_KEY)}
-    languages = {LOCALE_KEY: language_of(metadata.get(LOCALE_KEY)), DETECTED_KEY: detect_language(text)}
+    languages = {LOCALE_KEY: language_of(metadata.get(LOCALE_KEY)), DETECTED_KEY: detected}
     return {**kept, CALLER_KEY: caller.to_metadata(), **{k: v for k, v in languages.items() if v}}
 
 
@@ -107,7 +107,8 @@ class BillingRestInput(InputChannel):
                       inbound: Inbound, settings: Any, limits: Any) -> list[dict[str, Any]]:
         sender = inbound.sender_id
         # The channel's own replies: in the language chosen, else the one the message is written in.
-        language = conversation_language({DETECTED_KEY: detect_language(inbound.text),
+        detected = detect_language(inbound.text)  # once per message: it goes with the message too
+        language = conversation_language({DETECTED_KEY: detected,
                                           LOCALE_KEY: inbound.metadata.get(LOCALE_KEY)}, None, settings)
 
         def _reply(key: str, **values: Any) -> dict[str, Any]:
@@ -136,7 +137,7 @@ class BillingRestInput(InputChannel):
         said_before = len(collector.messages)
         try:
             await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
-                                             metadata=_client_metadata(inbound.metadata, caller, inbound.text)))
+                                             metadata=_client_metadata(inbound.metadata, caller, detected)))
             if caller.is_staff:
                 await self._show_staff_news(agent, collector, sender, caller, settings)
         except Exception:  # noqa: BLE001  the customer gets an answer whatever broke
