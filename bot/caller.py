@@ -26,6 +26,10 @@ STAFF_TOKEN_KEY = "partner_token"
 CALLER_KEY = "caller"
 
 CUSTOMER, STAFF, ANONYMOUS = "customer", "staff", "anonymous"
+BILLING_ADMIN, READ_ONLY = "billing_admin", "read_only"
+# Why an anonymous caller is anonymous, besides a token's problem: a verified Slack or Teams user
+# who is not in the partner's staff directory.
+NOT_IN_DIRECTORY = "not_in_directory"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,10 @@ class Caller:
     # The customer an expired customer token was issued to. Never grants access: it only tells
     # whether news in a conversation is for the person reading it.
     expired_customer_id: str | None = None
+    # Staff: what they may do (billing_admin | read_only) and, from Slack or Teams, the platform
+    # identity the channel verified ("slack:T0LAKESHORE:U0MEICHEN").
+    role: str | None = None
+    staff_id: str | None = None
 
     @property
     def is_customer(self) -> bool:
@@ -54,8 +62,13 @@ class Caller:
         if self.is_customer:
             return f"{CUSTOMER_AUDIENCE}:{self.customer_id}"
         if self.is_staff:
-            return f"{STAFF_AUDIENCE}:{self.partner_id}:{self.staff_name}"
+            return f"{STAFF_AUDIENCE}:{self.partner_id}:{self.staff_id or self.staff_name}"
         return None
+
+    @property
+    def may_change(self) -> bool:
+        """Staff who may change things (suspend, reactivate, escalate); read-only staff look only."""
+        return self.is_staff and self.role == BILLING_ADMIN
 
     @property
     def claimant(self) -> tuple[str | None, bool]:
@@ -107,5 +120,19 @@ def resolve_caller(metadata: dict[str, Any], settings: Settings) -> Caller:
             staff = verify_staff_token(staff_token, settings)
         except TokenError as exc:
             return Caller(ANONYMOUS, token_problem=exc.reason)
-        return Caller(STAFF, partner_id=staff.partner_id, staff_name=staff.name)
+        return Caller(STAFF, partner_id=staff.partner_id, staff_name=staff.name, role=staff.role)
     return ANONYMOUS_CALLER
+
+
+def resolve_platform_caller(platform: str, workspace: str, user_id: str, database_url: str) -> Caller:
+    """The caller behind a Slack or Teams identity the channel has verified: the staff member the
+    partner's directory lists, or anonymous (told to ask their partner admin for access)."""
+    from bot.db import session_scope
+    from bot.partner.directory import look_up
+
+    with session_scope(database_url) as session:
+        entry = look_up(session, platform, workspace, user_id)
+    if entry is None:
+        return Caller(ANONYMOUS, token_problem=NOT_IN_DIRECTORY)
+    return Caller(STAFF, partner_id=entry.partner_id, staff_name=entry.name, role=entry.role,
+                  staff_id=entry.staff_id)

@@ -335,3 +335,128 @@ def load_widget_settings() -> WidgetSettings:
         site_key_file=Path(env.get("BOT_SITE_KEY_FILE", "").strip() or VAR_DIR / "demo-site" / f"{partner_id}.key"),
         site_partner_id=partner_id,
     )
+
+
+# --- Partner staff in Slack and Microsoft Teams; Partner Center ----------------------------------
+
+def _url_or_none(name: str) -> str | None:
+    value = os.environ.get(name, "").strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s) URL")
+    return value or None
+
+
+@dataclass(frozen=True, repr=False)
+class SlackSettings:
+    """The Slack channel (bot/channels/slack.py) and Web API client (bot/integrations/slack.py).
+    Without a signing secret the channel refuses every request."""
+
+    signing_secret: str | None
+    bot_token: str | None
+    api_url: str  # the Web API base; a local stand-in in tests and the demo
+    replay_window_seconds: int
+    timeout_seconds: float
+
+    def __repr__(self) -> str:
+        return (f"SlackSettings(api_url={self.api_url!r}, signing_secret=<{'set' if self.signing_secret else 'unset'}>,"
+                f" bot_token=<{'set' if self.bot_token else 'unset'}>)")
+
+
+def load_slack_settings() -> SlackSettings:
+    env = os.environ
+    return SlackSettings(
+        signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip() or None,
+        bot_token=env.get("SLACK_BOT_TOKEN", "").strip() or None,
+        api_url=_url_or_none("SLACK_API_URL") or "https://slack.com/api",
+        replay_window_seconds=_positive_int("SLACK_REPLAY_WINDOW_SECONDS", 300),
+        timeout_seconds=_vianet_seconds("SLACK_TIMEOUT_SECONDS", 10.0),
+    )
+
+
+BOTFRAMEWORK_CLOUDS = ("global", "china")
+# Azure Bot Service endpoints per cloud. "<tenant>" is replaced by BOTFRAMEWORK_TENANT_ID
+# (single-tenant bots, the default). china: Azure Bot Service operated by 21Vianet.
+_BOTFRAMEWORK_PRESETS = {
+    "global": {
+        "openid_url": "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        "token_url": "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token",
+        "scope": "https://api.botframework.com/.default",
+        "issuer": "https://api.botframework.com",
+    },
+    "china": {
+        "openid_url": "https://login.botframework.azure.cn/v1/.well-known/openidconfiguration",
+        "token_url": "https://login.partner.microsoftonline.cn/<tenant>/oauth2/v2.0/token",
+        "scope": "https://api.botframework.azure.cn/.default",
+        "issuer": "https://api.botframework.azure.cn",
+    },
+}
+
+
+@dataclass(frozen=True, repr=False)
+class BotFrameworkSettings:
+    """Our Bot Framework (Teams) channel, bot/channels/botframework.py, and its connector client."""
+
+    cloud: str  # global | china
+    app_id: str | None  # the bot's app id: the audience of every incoming token
+    app_password: str | None
+    tenant_id: str | None
+    openid_url: str
+    token_url: str
+    scope: str
+    issuer: str
+    timeout_seconds: float
+
+    def __repr__(self) -> str:
+        return (f"BotFrameworkSettings(cloud={self.cloud!r}, app_id={self.app_id!r}, tenant_id={self.tenant_id!r}, "
+                f"openid_url={self.openid_url!r}, token_url={self.token_url!r}, issuer={self.issuer!r}, "
+                f"app_password=<{'set' if self.app_password else 'unset'}>)")
+
+
+def load_botframework_settings() -> BotFrameworkSettings:
+    env = os.environ
+    cloud = _choice("BOTFRAMEWORK_CLOUD", env.get("BOTFRAMEWORK_CLOUD", "").strip() or "global", BOTFRAMEWORK_CLOUDS)
+    preset = _BOTFRAMEWORK_PRESETS[cloud]
+    tenant = env.get("BOTFRAMEWORK_TENANT_ID", "").strip() or None
+    token_url = _url_or_none("BOTFRAMEWORK_TOKEN_URL") or preset["token_url"].replace("<tenant>", tenant or "botframework.com")
+    return BotFrameworkSettings(
+        cloud=cloud,
+        app_id=env.get("BOTFRAMEWORK_APP_ID", "").strip() or None,
+        app_password=env.get("BOTFRAMEWORK_APP_PASSWORD", "").strip() or None,
+        tenant_id=tenant,
+        openid_url=_url_or_none("BOTFRAMEWORK_OPENID_URL") or preset["openid_url"],
+        token_url=token_url,
+        scope=env.get("BOTFRAMEWORK_SCOPE", "").strip() or preset["scope"],
+        issuer=env.get("BOTFRAMEWORK_ISSUER", "").strip() or preset["issuer"],
+        timeout_seconds=_vianet_seconds("BOTFRAMEWORK_TIMEOUT_SECONDS", 10.0),
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class PartnerCenterSettings:
+    """Partner Center's subscription API (bot/integrations/partner_center.py). base_url None: no
+    upstream; suspensions and reactivations are recorded for the partner to apply by hand."""
+
+    base_url: str | None
+    token: str | None
+    timeout_connect: float
+    timeout_read: float
+    attempts: int  # tries before a change is marked failed and staff are told
+
+    def __repr__(self) -> str:
+        return (f"PartnerCenterSettings(base_url={self.base_url!r}, token=<{'set' if self.token else 'unset'}>, "
+                f"attempts={self.attempts})")
+
+
+def load_partner_center_settings() -> PartnerCenterSettings:
+    env = os.environ
+    base_url = _url_or_none("PARTNER_CENTER_API_URL")
+    token = env.get("PARTNER_CENTER_TOKEN", "").strip() or None
+    if base_url and not token:
+        raise ConfigError("PARTNER_CENTER_TOKEN must be set when PARTNER_CENTER_API_URL is set")
+    return PartnerCenterSettings(
+        base_url=base_url,
+        token=token,
+        timeout_connect=_vianet_seconds("PARTNER_CENTER_TIMEOUT_CONNECT", 3.0),
+        timeout_read=_vianet_seconds("PARTNER_CENTER_TIMEOUT_READ", 10.0),
+        attempts=_positive_int("PARTNER_CENTER_ATTEMPTS", 8),
+    )

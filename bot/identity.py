@@ -191,15 +191,16 @@ def verify_token(token: object, settings: Settings | None = None) -> str:
 class Staff:
     partner_id: str
     name: str
+    role: str = "billing_admin"
 
 
 def issue_staff_token(partner_id: str, name: str, settings: Settings | None = None,
-                      ttl: timedelta | None = None) -> str:
-    """A token for partner staff (Teams/Slack will obtain one after their own sign-in)."""
+                      ttl: timedelta | None = None, role: str = "billing_admin") -> str:
+    """A token for partner staff on REST (Slack and Teams users are found in the staff directory)."""
     settings = settings or load_settings()
     now = datetime.now(timezone.utc)
     ttl = ttl if ttl is not None else timedelta(minutes=settings.token_ttl_minutes)
-    claims = {"sub": f"staff:{name}", "partner": partner_id, "name": name, "aud": STAFF_AUDIENCE,
+    claims = {"sub": f"staff:{name}", "partner": partner_id, "name": name, "role": role, "aud": STAFF_AUDIENCE,
               "iss": ISSUER, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, settings.token_secret, algorithm=ALGORITHM)
 
@@ -209,7 +210,10 @@ def verify_staff_token(token: object, settings: Settings | None = None) -> Staff
     partner, name = claims.get("partner"), claims.get("name")
     if not isinstance(partner, str) or not partner or not isinstance(name, str) or not name:
         raise TokenError("invalid")
-    return Staff(partner, name)
+    role = claims.get("role", "billing_admin")  # tokens minted before roles were all admins'
+    if role not in ("billing_admin", "read_only"):
+        raise TokenError("invalid")
+    return Staff(partner, name, role)
 
 
 def issue_push_token(conversation_id: str, reference: str, settings: Settings | None = None) -> str:

@@ -24,6 +24,7 @@ from bot.db.models import (
     Subscription,
 )
 from bot.fapiao.models import CustomerTaxProfile, FapiaoPolicy
+from bot.partner.directory import add_member
 
 D = Decimal
 
@@ -51,6 +52,8 @@ class DemoCustomer:
     invoices: list[DemoInvoice]
     suspended_on: date | None = None
     suspension_reason: str | None = None
+    tenant_id: str = ""  # the customer's tenant in Partner Center
+    subscription_upstream_id: str = ""  # its Azure plan's subscription id there
 
 
 DEMO_PARTNER = ("P-01", "Lakeshore Cloud Partners")
@@ -63,23 +66,31 @@ DEMO_CUSTOMERS = [
                     [(date(2026, 10, 20), D("8240.00"), "bank_transfer", "BT-20261020-0417")]),
         DemoInvoice("G000100002", "2026-10", date(2026, 11, 1), date(2026, 11, 30), D("9615.50"),
                     [("Virtual machines", D("6120.00")), ("Storage", D("1495.50")), ("Bandwidth", D("2000.00"))]),
-    ]),
+    ],
+        tenant_id="c1001000-0000-4000-8000-00000000c001",
+        subscription_upstream_id="5b1c0001-0000-4000-8000-0000000000a1"),
     DemoCustomer("C-1002", "Fabrikam Inc", "suspended", [
         DemoInvoice("G000200001", "2026-08", date(2026, 9, 1), date(2026, 9, 30), D("12400.00"),
                     [("Virtual machines", D("9400.00")), ("Storage", D("3000.00"))]),
         DemoInvoice("G000200002", "2026-09", date(2026, 10, 1), date(2026, 10, 31), D("11980.00"),
                     [("Virtual machines", D("8980.00")), ("Storage", D("3000.00"))]),
-    ], suspended_on=date(2026, 11, 15), suspension_reason="non-payment"),
+    ], suspended_on=date(2026, 11, 15), suspension_reason="non-payment",
+        tenant_id="c1002000-0000-4000-8000-00000000c002",
+        subscription_upstream_id="5b1c0002-0000-4000-8000-0000000000a2"),
     DemoCustomer("C-1003", "Northwind Traders", "active", [
         DemoInvoice("G000300001", "2026-10", date(2026, 11, 1), date(2026, 11, 30), D("5300.00"),
                     [("Virtual machines", D("4100.00")), ("Storage", D("1200.00"))],
                     [(date(2026, 11, 5), D("5300.00"), "bank_transfer", "BT-20261105-2211"),
                      (date(2026, 11, 6), D("5300.00"), "bank_transfer", "BT-20261106-2214")]),
-    ]),
+    ],
+        tenant_id="c1003000-0000-4000-8000-00000000c003",
+        subscription_upstream_id="5b1c0003-0000-4000-8000-0000000000a3"),
     DemoCustomer("C-1004", "Tailspin Toys", "active", [
         DemoInvoice("G000400001", "2026-10", date(2026, 11, 1), date(2026, 11, 30), D("7800.00"),
                     [("Virtual machines", D("3300.00")), ("Reserved instance purchase", D("4500.00"))]),
-    ]),
+    ],
+        tenant_id="c1004000-0000-4000-8000-00000000c004",
+        subscription_upstream_id="5b1c0004-0000-4000-8000-0000000000a4"),
 ]
 
 DEMO_PARTNER_INVOICES = [
@@ -113,6 +124,16 @@ DEMO_TAX_PROFILES = [
     DemoTaxProfile("C-1003", "罗斯文贸易（深圳）有限公司", "general", "91440300MA5G2N8T4W", "finance@northwind.example",
                    "中国银行深圳福田支行", "745812349876", "深圳市福田区深南大道6008号", "0755-83451234"),
     DemoTaxProfile("C-1004", "尾旋玩具（广州）有限公司", "small_scale", "91440106MA9UP3WX7M", "billing@tailspin.example"),
+]
+
+# The partner desk's staff directory: (platform, workspace or tenant, user id, name, role).
+DEMO_SLACK_WORKSPACE = "T0LAKESHORE"
+DEMO_TEAMS_TENANT = "7d3c0c2e-1a1b-4c4c-9f00-1a5e5b0ca001"
+DEMO_STAFF = [
+    ("slack", DEMO_SLACK_WORKSPACE, "U0MEICHEN", "Mei Chen", "billing_admin"),
+    ("slack", DEMO_SLACK_WORKSPACE, "U0LIWEI", "Li Wei", "read_only"),
+    ("teams", DEMO_TEAMS_TENANT, "a1a1a1a1-0000-4000-8000-000000000001", "Mei Chen", "billing_admin"),
+    ("teams", DEMO_TEAMS_TENANT, "a1a1a1a1-0000-4000-8000-000000000002", "Li Wei", "read_only"),
 ]
 
 # The invoice lines of the demo data, as Chinese customers read them.
@@ -149,11 +170,18 @@ def seed_demo(session: Session) -> int:
 
     for cust in DEMO_CUSTOMERS:
         if session.get(Customer, cust.id) is None:
-            session.add(Customer(id=cust.id, partner_id=partner_id, name=cust.name))
+            session.add(Customer(id=cust.id, partner_id=partner_id, name=cust.name, tenant_id=cust.tenant_id or None))
             session.add(Subscription(customer_id=cust.id, name="Azure plan", status=cust.subscription_status,
-                                     suspended_on=cust.suspended_on, suspension_reason=cust.suspension_reason))
+                                     suspended_on=cust.suspended_on, suspension_reason=cust.suspension_reason,
+                                     upstream_id=cust.subscription_upstream_id or None))
             added += 1
             session.flush()
+        else:  # a database seeded before the partner desk: give it the Partner Center ids
+            customer = session.get(Customer, cust.id)
+            customer.tenant_id = customer.tenant_id or cust.tenant_id or None
+            for subscription in session.scalars(select(Subscription).where(Subscription.customer_id == cust.id,
+                                                                           Subscription.upstream_id.is_(None))):
+                subscription.upstream_id = cust.subscription_upstream_id or None
         existing = set(session.scalars(select(Invoice.number).where(Invoice.customer_id == cust.id)))
         for inv in cust.invoices:
             if inv.number not in existing:
@@ -172,6 +200,9 @@ def seed_demo(session: Session) -> int:
         if session.get(CustomerTaxProfile, profile.customer_id) is None:
             session.add(CustomerTaxProfile(**asdict(profile)))
             added += 1
+
+    for platform, workspace, user_id, name, role in DEMO_STAFF:
+        added += add_member(session, platform, workspace, user_id, partner_id, name, role)
 
     existing_pv = set(session.scalars(select(PartnerInvoice.number).where(PartnerInvoice.partner_id == partner_id)))
     for number, period, issued, due, total, status, paid_on in DEMO_PARTNER_INVOICES:

@@ -69,6 +69,7 @@ class Customer(Base):
     id = Column(String(16), primary_key=True)  # e.g. C-1001
     partner_id = Column(String(16), ForeignKey("partners.id"), nullable=False, index=True)
     name = Column(String(200), nullable=False)
+    tenant_id = Column(String(36), nullable=True)  # the customer's tenant in Partner Center
 
     partner = relationship("Partner", back_populates="customers")
 
@@ -81,6 +82,7 @@ class Subscription(Base):
     status = Column(String(16), nullable=False)  # active | suspended
     suspended_on = Column(Date, nullable=True)
     suspension_reason = Column(String(200), nullable=True)
+    upstream_id = Column(String(64), nullable=True)  # the subscription's id in Partner Center
 
     __table_args__ = (UniqueConstraint("customer_id", "name"),)
 

@@ -7,6 +7,9 @@ from bot.db.models import Base
 import bot.escalation.models  # noqa: F401
 import bot.conversations.ownership  # noqa: F401
 import bot.fapiao.models  # noqa: F401
+import bot.partner.models  # noqa: F401
+import bot.conversations.addresses  # noqa: F401
+import bot.channels.deduplication  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata
@@ -24,9 +27,21 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     with get_engine(_url()).connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying and dropping it, which foreign keys to that table
+            # (invoices -> customers) would refuse; the pragma only works outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:  # the connection goes back to the pool: as every other one, with foreign keys on
+                connection.commit()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():
