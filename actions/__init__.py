@@ -8,5 +8,9 @@
   actions.fallback   offering the likeliest topics when the model is unsure
   actions.fapiao     fapiao requests (type, paid invoice, prefilled summary, confirm) and their status
   actions.language   switching the conversation's language on request
+  actions.staff      the base class for partner-staff actions: caller, role, session, errors
+  actions.partner_desk  overdue customers, a customer's account, what the partner owes 21Vianet,
+                     the audit log, suspending and reactivating subscriptions
+  actions.partner    staff reporting a customer's problem to 21Vianet
   (every sentence comes from the reply layer, bot/replies)
 """

@@ -30,7 +30,7 @@ DIGRESSIONS = {"ask_balance", "ask_invoice", "ask_invoice_lines", "ask_due_date"
                "ask_payment_methods", "ask_collections_policy", "subscription_suspended", "bot_challenge",
                "ask_capabilities", "request_human", "out_of_scope", "ticket_status", "greet", "thank",
                "explain_charge", "cancel", "goodbye", "ask_overdue", "ask_payments_made", "ask_credit",
-               "payment_not_recorded", "ask_other_account", "staff_question"}
+               "payment_not_recorded", "partner_customer_invoices", "staff_question"}
 # Asking for the other kind of claim in the middle of one switches forms, keeping the invoice.
 SWITCHES = {"request_refund": ("dispute_invoice", "refund_invoice"), "dispute_charge": ("refund_invoice", "dispute_invoice")}
 INVALID_ANSWERS_BEFORE_EXPLAINING = 2

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from rasa_sdk import Tracker
 
-from bot.caller import Caller
+from bot.caller import NOT_IN_DIRECTORY, Caller
 
 
 @dataclass(frozen=True)
@@ -28,5 +28,9 @@ def identify(tracker: Tracker) -> CustomerCheck:
     caller = caller_of(tracker)
     if caller.is_customer:
         return CustomerCheck(caller.customer_id, None)
+    if caller.is_staff:  # staff have no account of their own: they ask about customers by name
+        return CustomerCheck(None, "utter_staff.customer_questions")
+    if caller.token_problem == NOT_IN_DIRECTORY:  # on Slack or Teams, but not in the staff directory
+        return CustomerCheck(None, "utter_staff.not_in_directory")
     problem = "utter_sign_in_expired" if caller.token_problem == "expired" else "utter_sign_in_required"
     return CustomerCheck(None, problem)

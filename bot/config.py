@@ -38,6 +38,7 @@ class Settings:
     rasa_api_token: str | None  # Rasa's HTTP API, used to push news into conversations
     local_vianet: bool  # without VIANET_API_URL, run the local 21Vianet stand-in as the upstream
     upstream_language: str  # the language of what 21Vianet receives: "en" or "zh"
+    timezone: str  # the partner's time zone: times shown to staff (the audit log), "today"
 
     def today(self) -> date:
         """The business date. BOT_TODAY pins it for demos and tests that need a fixed clock."""
@@ -81,7 +82,18 @@ def load_settings() -> Settings:
         rasa_api_token=env.get("RASA_API_TOKEN") or None,
         local_vianet=env.get("BOT_LOCAL_VIANET", "true").lower() not in ("false", "0", "no"),
         upstream_language=_choice("VIANET_LANGUAGE", env.get("VIANET_LANGUAGE", "en"), ("en", "zh")),
+        timezone=_time_zone(env.get("BOT_TIMEZONE", "").strip() or "Asia/Shanghai"),
     )
+
+
+def _time_zone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"BOT_TIMEZONE must be an IANA time zone like Asia/Shanghai, got {name!r}") from exc
+    return name
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

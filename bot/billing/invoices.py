@@ -1,7 +1,6 @@
 """Invoices, balances, payments and bill changes for one verified customer."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -165,20 +164,6 @@ def partner_customers(session: Session, partner_id: str) -> list[tuple[str, str]
     """(id, name) of the partner's customers."""
     return [(c.id, c.name) for c in session.scalars(
         select(Customer).where(Customer.partner_id == partner_id).order_by(Customer.name))]
-
-
-def customer_named_in(session: Session, partner_id: str, text: str) -> tuple[str, str] | None:
-    """The partner's customer that a message names, by id or by a distinctive word of its name."""
-    lowered = text.lower()
-    said = set(re.findall(r"[a-z0-9-]+", lowered))
-    for customer_id, name in partner_customers(session, partner_id):
-        words = [w for w in re.findall(r"[a-z0-9-]+", name.lower()) if len(w) > 3 and w not in _COMMON_NAME_WORDS]
-        if customer_id.lower() in said or name.lower() in lowered or any(w in said for w in words):
-            return customer_id, name
-    return None
-
-
-_COMMON_NAME_WORDS = {"ltd", "inc", "limited", "company", "group", "traders", "toys", "cloud", "partners"}
 
 
 def line_names(session: Session, language: str) -> dict[str, str]:

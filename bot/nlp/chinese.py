@@ -156,3 +156,11 @@ def fapiao_title(text: str) -> str | None:
     """"抬头是康托索（上海）科技有限公司" -> "康托索（上海）科技有限公司"."""
     m = _TITLE.search(text)
     return m.group(1) if m else None
+
+
+_TODAY = re.compile(r"今天|今日|当天|今儿")
+
+
+def means_today(text: str) -> bool:
+    """“今天有哪些变更？”：只看今天的记录。"""
+    return bool(_TODAY.search(text))

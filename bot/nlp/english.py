@@ -132,3 +132,11 @@ def fapiao_title(text: str) -> str | None:
     """"the title is Contoso Ltd" -> "Contoso Ltd"."""
     m = _TITLE.search(text)
     return m.group(1).strip(" .") if m else None
+
+
+_TODAY = re.compile(r"\b(today|so far today|this morning|since midnight)\b", re.IGNORECASE)
+
+
+def means_today(text: str) -> bool:
+    """"what changed today?": only today's entries."""
+    return bool(_TODAY.search(text))

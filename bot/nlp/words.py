@@ -72,3 +72,7 @@ def tax_id_typed(text: str) -> str | None:
 def email_typed(text: str) -> str | None:
     m = _EMAIL_LIKE.search(text)
     return m.group().rstrip(".") if m else None
+
+
+def means_today(text: str) -> bool:
+    return english.means_today(text) or chinese.means_today(text)

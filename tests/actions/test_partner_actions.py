@@ -71,4 +71,4 @@ async def test_a_declined_report_files_nothing(db_url):
     slots = {"partner_customer": "C-1002", "partner_problem": "suspended though they paid", "partner_confirmed": False}
     messages, _ = await run(ActionSubmitPartnerEscalation(), staff_tracker("no", token, slots=slots, intent="deny"))
     assert filed() == []
-    assert [m.get("response") for m in messages] == ["utter_nothing_filed"]
+    assert [m.get("response") for m in messages] == ["utter_staff.not_filed"]
