@@ -1,7 +1,7 @@
 """Project commands: `python -m bot <command>`. Run inside the project's virtual environment.
 
   token C-1001 [--minutes N]   print a signed customer token for a seeded customer
-  staff-token P-01 "Mei Chen"  print a partner-staff token (for partner_escalate)
+  staff-token P-01 "Mei Chen"  print a partner-staff token for REST (--role read_only to look only)
   migrate                      bring the database to the newest schema (Alembic)
   seed [--synthetic ...]       add the demo data (idempotent); optionally a large synthetic set
   model-name / model-path      the model name/path for the current training inputs
@@ -41,7 +41,7 @@ def _staff_token(args: argparse.Namespace) -> int:
         if session.get(Partner, args.partner_id) is None:
             print(f"No partner {args.partner_id} in the database. Seed it first: python -m bot seed", file=sys.stderr)
             return 2
-    print(issue_staff_token(args.partner_id, args.name))
+    print(issue_staff_token(args.partner_id, args.name, role=args.role))
     return 0
 
 
@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     staff = sub.add_parser("staff-token", help="print a partner-staff token (metadata.partner_token)")
     staff.add_argument("partner_id")
     staff.add_argument("name")
+    staff.add_argument("--role", choices=("billing_admin", "read_only"), default="billing_admin",
+                       help="what the token may do (default billing_admin)")
     staff.set_defaults(func=_staff_token)
     talk = sub.add_parser("chat", help="talk to the running assistant in this terminal, signed in")
     talk.add_argument("customer_id", nargs="?", help="speak as this customer (e.g. C-1001); omit for anonymous")
