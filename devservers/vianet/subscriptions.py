@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from bot.seed import DEMO_CUSTOMERS
 from devservers.vianet.protocol import ApiError, bad_request, now_text, write_json_atomically
 
 STATUSES = ("active", "suspended", "deleted", "expired")
@@ -40,9 +41,8 @@ Key = tuple[str, str]  # (customer tenant id, subscription id)
 
 
 def demo_subscriptions() -> list[tuple[str, str, str, str]]:
-    """(tenant id, subscription id, status, friendly name) of the demo customers in bot/seed.py."""
-    from bot.seed import DEMO_CUSTOMERS  # the one list of demo ids; the stand-in must never drift from it
-
+    """(tenant id, subscription id, status, friendly name) of the demo customers in bot/seed.py, the
+    one list of demo ids: the stand-in never drifts from the billing database's seed."""
     return [(c.tenant_id, c.subscription_upstream_id, c.subscription_status, f"Azure plan ({c.name})")
             for c in DEMO_CUSTOMERS if c.tenant_id and c.subscription_upstream_id]
 

@@ -184,3 +184,22 @@ def test_settings(monkeypatch):
     assert PartnerCenterClient.from_settings(settings) is not None
     monkeypatch.delenv("PARTNER_CENTER_API_URL")
     assert PartnerCenterClient.from_settings(load_partner_center_settings()) is None
+
+
+def test_the_stand_in_keeps_subscriptions_across_a_restart(tmp_path):
+    state = tmp_path / "vianet-state.json"
+    server, url = start_server(port=0, token=TOKEN, state_file=state)
+    try:
+        with PartnerCenterClient(url, TOKEN, timeout=(0.5, 0.5)) as pc:
+            tenant, subscription_id = UPSTREAM[CONTOSO]
+            suspended = pc.set_status(tenant, pc.get_subscription(tenant, subscription_id), "suspended")
+    finally:
+        stop_server(server)
+    assert (tmp_path / "vianet-state-subscriptions.json").exists()
+    server, url = start_server(port=0, token=TOKEN, state_file=state)
+    try:
+        with PartnerCenterClient(url, TOKEN, timeout=(0.5, 0.5)) as pc:
+            again = pc.get_subscription(tenant, subscription_id)
+        assert (again.status, again.etag) == ("suspended", suspended.etag)
+    finally:
+        stop_server(server)
