@@ -15,8 +15,9 @@ state in the database, so a worker killed at any point loses nothing and changes
    meanwhile, e.g. a second worker) means: GET again and, if still needed, PATCH once more.
 3. record, in one transaction: `applied`, the local Subscription (status, suspended_on = the
    business date, suspension_reason) and an AuditEntry; or a retry time (backoff with full jitter,
-   never before Retry-After) for a transient failure; or `failed` with the error and an AuditEntry
-   for a rejection (4xx) or when the attempts are used up.
+   never before Retry-After) for a transient failure or a refused token; or `failed` with the
+   error and an AuditEntry for a rejection (other 4xx) or when the attempts are used up. Attempts
+   are counted when a change is claimed, so a worker that keeps dying mid-change also runs out.
 
 No Partner Center configured, or a customer without tenant id / a subscription without Partner
 Center id: the change is `recorded` (the partner applies it by hand); the local subscription shows
@@ -40,6 +41,7 @@ from bot.db import session_scope
 from bot.db.models import Customer, Subscription
 from bot.escalation.backoff import retry_delay
 from bot.integrations.partner_center import (
+    PartnerCenterAuthError,
     PartnerCenterClient,
     PartnerCenterConflict,
     PartnerCenterError,
@@ -143,7 +145,7 @@ def apply_due_changes(
             outcome = _apply(client, claim)
         except PartnerCenterError as error:
             _record_failure(database_url, settings, claim, error, clock(), rng, report)
-            if isinstance(error, (PartnerCenterUnavailable, PartnerCenterThrottled)):
+            if _affects_every_change(error):
                 report.held = True  # the next changes would meet the same outage: leave them for later
                 break
             continue
@@ -310,6 +312,17 @@ def _record_applied(database_url: str | None, claim: _Claim, outcome: _Outcome, 
                 "patched" if outcome.patched else "it already had that status")
 
 
+def _affects_every_change(error: PartnerCenterError) -> bool:
+    """Partner Center down, throttling us, or refusing our token: not this change's fault."""
+    return isinstance(error, (PartnerCenterUnavailable, PartnerCenterThrottled, PartnerCenterAuthError))
+
+
+def _worth_retrying(error: PartnerCenterError) -> bool:
+    """Retryable errors, and a refused token (401/403): an operator fixes PARTNER_CENTER_TOKEN and
+    the staff's decisions still go through, instead of every pending change failing at once."""
+    return error.retryable or isinstance(error, PartnerCenterAuthError)
+
+
 def _error_details(error: PartnerCenterError) -> dict[str, Any]:
     return {"error": type(error).__name__, "http_status": error.status,
             "code": str(error.code) if error.code is not None else None}
@@ -322,7 +335,7 @@ def _record_failure(database_url: str | None, settings: PartnerCenterSettings, c
         if change is None:
             return
         change.last_error = str(error)[:_LAST_ERROR_CHARS]
-        if not error.retryable:
+        if not _worth_retrying(error):
             _finish_failed(session, change, change.last_error, _error_details(error), now)
             report.failed += 1
             logger.warning("subscription change %s rejected by Partner Center: %s", claim.reference, error)
@@ -338,8 +351,9 @@ def _record_failure(database_url: str | None, settings: PartnerCenterSettings, c
             change.lease_until = None
             change.next_attempt_at = now + timedelta(seconds=delay)
             report.retrying += 1
-            logger.info("subscription change %s: attempt %d failed, retrying in %.1f s: %s", claim.reference,
-                        claim.attempt, delay, error)
+            log = logger.error if isinstance(error, PartnerCenterAuthError) else logger.info
+            log("subscription change %s: attempt %d failed, retrying in %.1f s: %s%s", claim.reference, claim.attempt,
+                delay, error, "; check PARTNER_CENTER_TOKEN" if isinstance(error, PartnerCenterAuthError) else "")
 
 
 def _finish_failed(session: Session, change: SubscriptionChange, last_error: str, details: dict[str, Any],

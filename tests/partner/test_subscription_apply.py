@@ -194,6 +194,18 @@ def test_permanent_rejection_fails_with_the_reason(partner_center, client):
     assert local_subscription(FABRIKAM).status == "suspended"  # nothing changed locally
 
 
+def test_a_refused_token_is_retried_not_failed(partner_center):
+    reference = request_change(CONTOSO, "suspended")
+    settings = fast_settings(partner_center.url)
+    with PartnerCenterClient(partner_center.url, "expired-token", timeout=(0.5, 0.5)) as wrong:
+        report = apply_due_changes(None, wrong, settings)
+    assert report.retrying == 1 and report.held
+    assert change(reference).state == "pending" and "status=401" in change(reference).last_error
+    with PartnerCenterClient(partner_center.url, TOKEN, timeout=(0.5, 0.5)) as fixed:
+        apply_until_done(fixed, settings, reference)
+    assert_suspended_once(partner_center, reference)
+
+
 def test_unknown_upstream_subscription_fails(partner_center, client):
     reference = request_change(CONTOSO, "suspended")
     with session_scope() as session:  # an id Partner Center has never heard of
