@@ -453,10 +453,14 @@ class PartnerCenterSettings:
     timeout_connect: float
     timeout_read: float
     attempts: int  # tries before a change is marked failed and staff are told
+    lease_seconds: float = 120.0  # a claimed change whose worker died is picked up again after this long
+    backoff_base: float = 2.0  # first retry waits up to this long (full jitter), doubling each attempt
+    backoff_cap: float = 600.0  # ...but never longer than this
+    batch_size: int = 20  # changes applied in one pass of the worker
 
     def __repr__(self) -> str:
         return (f"PartnerCenterSettings(base_url={self.base_url!r}, token=<{'set' if self.token else 'unset'}>, "
-                f"attempts={self.attempts})")
+                f"attempts={self.attempts}, lease_seconds={self.lease_seconds})")
 
 
 def load_partner_center_settings() -> PartnerCenterSettings:
@@ -471,4 +475,8 @@ def load_partner_center_settings() -> PartnerCenterSettings:
         timeout_connect=_vianet_seconds("PARTNER_CENTER_TIMEOUT_CONNECT", 3.0),
         timeout_read=_vianet_seconds("PARTNER_CENTER_TIMEOUT_READ", 10.0),
         attempts=_positive_int("PARTNER_CENTER_ATTEMPTS", 8),
+        lease_seconds=_vianet_seconds("PARTNER_CENTER_LEASE_SECONDS", 120.0),
+        backoff_base=_vianet_seconds("PARTNER_CENTER_BACKOFF_BASE", 2.0),
+        backoff_cap=_vianet_seconds("PARTNER_CENTER_BACKOFF_CAP", 600.0),
+        batch_size=_positive_int("PARTNER_CENTER_BATCH_SIZE", 20),
     )

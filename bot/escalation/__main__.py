@@ -9,7 +9,7 @@
     python -m bot.escalation notifications --partner P-01         (who was told what, and when)
 
 The worker reads BOT_DATABASE_URL, VIANET_API_URL, VIANET_API_TOKEN and the ESCALATION_* settings
-(bot/config.py); it stops cleanly on SIGTERM or Ctrl-C.
+(bot/config.py), and PARTNER_CENTER_* for subscription changes; it stops cleanly on SIGTERM or Ctrl-C.
 """
 from __future__ import annotations
 

@@ -13,6 +13,11 @@ leaves the notification pending, to be shown when the customer next opens the ch
 again after a backoff, ESCALATION_PUSH_ATTEMPTS times at most. The default (no hook) pushes
 nothing. Pushes are at-least-once: a worker killed between a successful push and recording it
 pushes again, so a hook may de-duplicate on the notification id.
+
+The worker is the one process that runs every outbox pass, so a pass then also applies due
+subscription changes (suspend, reactivate) to Partner Center (bot/partner/apply.py: its own client
+and settings, PARTNER_CENTER_*), and about once an hour forgets old platform event ids
+(bot/channels/deduplication.py).
 """
 from __future__ import annotations
 
@@ -20,14 +25,18 @@ import importlib
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from bot.channels import deduplication
 from bot.config import (
     ConfigError,
     EscalationSettings,
+    PartnerCenterSettings,
     VianetSettings,
     load_escalation_settings,
+    load_partner_center_settings,
     load_vianet_settings,
 )
 from bot.db import session_scope
@@ -36,11 +45,14 @@ from bot.escalation.backoff import CircuitBreaker
 from bot.escalation.poller import Poller, PollPass
 from bot.escalation.relay import Relay, RelayPass
 from bot.escalation.views import NotificationView
+from bot.integrations.partner_center import PartnerCenterClient
 from bot.integrations.vianet import VianetClient
+from bot.partner.apply import ApplyPass, apply_due_changes, log_configuration
 
 logger = logging.getLogger(__name__)
 
 NotifyHook = Callable[[NotificationView], bool]
+FORGET_EVENTS_EVERY = 3600.0  # seconds between two clean-ups of old platform event ids
 
 
 def load_notify_hook(spec: str) -> NotifyHook:
@@ -61,6 +73,7 @@ class WorkerPass:
     poll: PollPass = field(default_factory=PollPass)
     pushed: int = 0
     push_failed: int = 0
+    subscriptions: ApplyPass = field(default_factory=ApplyPass)
 
 
 class Worker:
@@ -73,8 +86,13 @@ class Worker:
         vianet_settings: VianetSettings | None = None,
         notify: NotifyHook | None = None,
         database_url: str | None = None,
+        partner_center_settings: PartnerCenterSettings | None = None,
     ) -> None:
         self.settings = settings or load_escalation_settings()
+        self.partner_center = partner_center_settings or load_partner_center_settings()
+        self._partner_center_client = PartnerCenterClient.from_settings(self.partner_center)
+        log_configuration(self.partner_center)
+        self._events_forgotten_at: float | None = None
         vianet = vianet_settings or load_vianet_settings()
         self._client = VianetClient.from_settings(vianet)
         if self._client is None:
@@ -95,6 +113,13 @@ class Worker:
             result.poll = self.poller.run_once(should_stop)
         if not should_stop():
             result.pushed, result.push_failed = self.push_notifications(should_stop)
+        if not should_stop():
+            result.subscriptions = apply_due_changes(self._url, self._partner_center_client, self.partner_center,
+                                                     should_stop=should_stop)
+        if self._events_forgotten_at is None or time.monotonic() - self._events_forgotten_at >= FORGET_EVENTS_EVERY:
+            with session_scope(self._url) as session:
+                deduplication.forget_old(session)
+            self._events_forgotten_at = time.monotonic()
         return result
 
     def push_notifications(self, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, int]:
@@ -125,6 +150,8 @@ class Worker:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+        if self._partner_center_client is not None:
+            self._partner_center_client.close()
 
     def __enter__(self) -> Worker:
         return self

@@ -4,9 +4,11 @@
     python -m devservers.vianet close <id> [--note "Credit note issued"] [--url http://127.0.0.1:8765]
     python -m devservers.vianet status <id> attention_needed [--note ...]
     python -m devservers.vianet note <id> "We need the invoice PDF"
-    python -m devservers.vianet faults throttle --count 2 [--retry-after 5]
+    python -m devservers.vianet faults throttle --count 2 [--retry-after 5] [--api subscriptions] [--method PATCH]
     python -m devservers.vianet faults none
     python -m devservers.vianet stats | reset
+    python -m devservers.vianet subscriptions                  (Partner Center subscriptions: status, counters)
+    python -m devservers.vianet subscription <tenant-id> <subscription-id> suspended   (as the portal would)
 
 The admin commands only talk to this local server (default http://127.0.0.1:8765).
 """
@@ -22,7 +24,8 @@ from typing import Any
 
 import requests
 
-from devservers.vianet.server import FAULT_MODES, STATUSES, VianetDevServer, default_token
+from devservers.vianet.server import FAULT_APIS, FAULT_METHODS, FAULT_MODES, STATUSES, VianetDevServer, default_token
+from devservers.vianet.subscriptions import STATUSES as SUBSCRIPTION_STATUSES
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8765"
 ADMIN_TIMEOUT = (3.0, 10.0)
@@ -66,6 +69,14 @@ def _build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--count", type=int, default=None, help="how many requests (default: until cleared)")
     faults.add_argument("--retry-after", type=float, default=None, help="seconds, for throttle/error_503")
     faults.add_argument("--delay", type=float, default=None, help="seconds, for slow/hang")
+    faults.add_argument("--api", choices=FAULT_APIS, default=None, help="only calls to this API (default: all)")
+    faults.add_argument("--method", choices=FAULT_METHODS, default=None, help="only this method (default: all)")
+
+    admin_command("subscriptions", "Partner Center subscriptions: status, etag, GET/PATCH counts")
+    subscription = admin_command("subscription", "change a subscription's status as the Partner Center portal would")
+    subscription.add_argument("tenant_id")
+    subscription.add_argument("subscription_id")
+    subscription.add_argument("status", choices=SUBSCRIPTION_STATUSES)
 
     admin_command("stats", "counters and every service request")
     admin_command("reset", "forget every service request, counter and fault")
@@ -98,7 +109,8 @@ def _run_admin(args: argparse.Namespace) -> int:
         return _admin_call("POST", f"{base}/servicerequests/{args.id}/notes", {"text": args.text})
     if args.command == "faults":
         payload = {"mode": args.mode}
-        for key, value in (("count", args.count), ("retry_after", args.retry_after), ("delay", args.delay)):
+        for key, value in (("count", args.count), ("retry_after", args.retry_after), ("delay", args.delay),
+                           ("api", args.api), ("method", args.method)):
             if value is not None:
                 payload[key] = value
         return _admin_call("POST", f"{base}/faults", payload)
@@ -106,6 +118,11 @@ def _run_admin(args: argparse.Namespace) -> int:
         return _admin_call("GET", f"{base}/stats")
     if args.command == "reset":
         return _admin_call("POST", f"{base}/reset")
+    if args.command == "subscriptions":
+        return _admin_call("GET", f"{base}/subscriptions")
+    if args.command == "subscription":
+        return _admin_call("POST", f"{base}/subscriptions/{args.tenant_id}/{args.subscription_id}",
+                           {"status": args.status})
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -6,7 +6,8 @@ bearer auth; MS-RequestId idempotency; the {"code", "description"} error body), 
 in memory and optionally in a JSON file (so a restart keeps it), and offers unauthenticated
 `/_admin/` endpoints that play 21Vianet's side (move a request through its states, add support
 notes) and inject faults (5xx, throttling, slowness, hangs, dropped connections), so the client's
-failure handling is tested over real sockets.
+failure handling is tested over real sockets. It also serves Partner Center's subscriptions
+(suspend, reactivate; devservers/vianet/subscriptions.py), with the same token and faults.
 
 Faults and the admin endpoints are for local use only; bind to 127.0.0.1 (the default).
 """
@@ -20,15 +21,18 @@ import re
 import secrets
 import socket
 import socketserver
-import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from devservers.vianet import subscriptions
+from devservers.vianet.protocol import ApiError, now_text, write_json_atomically
+from devservers.vianet.protocol import bad_request as _bad_request
+from devservers.vianet.subscriptions import SubscriptionStore
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +41,12 @@ TOKEN_ENV_VAR = "VIANET_API_TOKEN"
 
 STATUSES = ("none", "open", "attention_needed", "closed")
 SEVERITIES = ("minimal", "moderate", "critical")
-FAULT_MODES = ("none", "error_500", "error_503", "throttle", "slow", "hang", "drop")
+FAULT_MODES = ("none", "error_500", "error_503", "throttle", "slow", "hang", "drop",
+               "apply_then_drop", "apply_then_500")
+# The last two serve the request, then lose its answer (the connection drops, or a 500 comes back):
+# the case where a change reached the service but the caller cannot know it did.
+FAULT_APIS = ("servicerequests", "subscriptions")  # a fault may target one API; default: every API call
+FAULT_METHODS = ("GET", "POST", "PATCH")  # ...and one method
 
 # A hang must outlast any sane client timeout, yet never pin a thread (or shutdown) forever.
 HANG_CAP_SECONDS = 60.0
@@ -98,32 +107,6 @@ _ORGANIZATION = {
 }
 
 
-def _now_text() -> str:
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-class ApiError(Exception):
-    """An error answer: HTTP status plus the API's {"code", "description"} body."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str | int,
-        description: str,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(description)
-        self.status = status
-        self.code = code
-        self.description = description
-        self.headers = headers or {}
-
-
-def _bad_request(code: str, description: str) -> ApiError:
-    return ApiError(400, code, description)
-
-
 # --------------------------------------------------------------------------------------------
 # State
 
@@ -177,21 +160,7 @@ class ServiceRequestStore:
             "update_request_ids": self.update_request_ids,
             "counters": self.counters,
         }
-        folder = self._state_file.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=self._state_file.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, ensure_ascii=False, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, self._state_file)
-        except BaseException:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
-            raise
+        write_json_atomically(self._state_file, data)
 
     # -- counting ------------------------------------------------------------------------------
 
@@ -216,7 +185,7 @@ class ServiceRequestStore:
                 self.counters["replayed"] += 1
                 self._persist()
                 return dict(self.requests[self.create_request_ids[request_id]])
-            now = _now_text()
+            now = now_text()
             topic = _TOPICS_BY_ID[fields["SupportTopicId"]]
             service_request = {
                 "Id": self._new_id(),
@@ -278,7 +247,7 @@ class ServiceRequestStore:
                     "InvalidStatusTransition",
                     f"A service request in status '{current}' cannot move to '{status}'.",
                 )
-            now = _now_text()
+            now = now_text()
             if status is not None and status != current:
                 service_request["Status"] = status
                 if status == "closed":
@@ -319,15 +288,19 @@ class FaultInjector:
         self._remaining: int | None = None  # None: until cleared
         self._retry_after = 1.0
         self._delay = 1.0
+        self._api: str | None = None  # only calls to this API meet the fault (None: all)
+        self._method: str | None = None  # ...with this method (None: all)
         # Set to wake sleeping "slow"/"hang" handlers when faults change or the server stops.
         self._release = threading.Event()
 
-    def configure(self, mode: str, count: int | None, retry_after: float, delay: float) -> None:
+    def configure(self, mode: str, count: int | None, retry_after: float, delay: float,
+                  api: str | None = None, method: str | None = None) -> None:
         with self._lock:
             self._mode = mode
             self._remaining = None if mode == "none" else count
             self._retry_after = retry_after
             self._delay = delay
+            self._api, self._method = api, method
             self._release.set()
             self._release = threading.Event()
 
@@ -338,13 +311,15 @@ class FaultInjector:
                 "count": self._remaining,
                 "retry_after": self._retry_after,
                 "delay": self._delay,
+                "api": self._api,
+                "method": self._method,
             }
 
-    def take(self) -> tuple[Fault | None, threading.Event]:
+    def take(self, api: str, method: str) -> tuple[Fault | None, threading.Event]:
         """The fault for the request being handled (consuming one from the count), if any."""
         with self._lock:
             release = self._release
-            if self._mode == "none":
+            if self._mode == "none" or self._api not in (None, api) or self._method not in (None, method):
                 return None, release
             fault = Fault(self._mode, self._retry_after, self._delay)
             if self._remaining is not None:
@@ -478,6 +453,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         self._correlation_id = (self.headers.get("MS-CorrelationId") or "").strip() or str(uuid.uuid4())
+        self._lose_answer: str | None = None  # set by an apply_then_* fault
         try:
             body = self._read_body()
             parts = [unquote(part) for part in urlsplit(self.path).path.split("/") if part]
@@ -485,6 +461,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self._handle_admin(method, parts[1:], body)
             elif parts[:2] == ["v1", "servicerequests"]:
                 self._handle_api(method, parts[2:], body)
+            elif parts[:2] == ["v1", "customers"]:
+                self._handle_subscriptions(method, parts[2:], body)
             else:
                 raise ApiError(404, "NotFound", "No such endpoint.")
         except ApiError as error:
@@ -510,6 +488,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        lose, self._lose_answer = self._lose_answer, None
+        if lose == "apply_then_drop":
+            self._drop_connection()
+            return
+        if lose == "apply_then_500":
+            status, headers = 500, None
+            payload = {"code": 500, "description": "Injected fault: internal server error after applying the request."}
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(status)
@@ -553,18 +538,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _handle_api(self, method: str, parts: list[str], body: bytes) -> None:
         is_create = method == "POST" and len(parts) == 1
         self.server.store.count_call(is_create=is_create)
-
-        authorization = self.headers.get("Authorization") or ""
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), self.server.token):
-            raise ApiError(
-                401,
-                "Unauthorized",
-                "A valid bearer token is required.",
-                {"WWW-Authenticate": 'Bearer realm="partner.partnercenterapi.microsoftonline.cn"'},
-            )
-
-        if not self._apply_fault():
+        self._authorise()
+        if not self._apply_fault("servicerequests"):
             return
 
         store = self.server.store
@@ -604,6 +579,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:
             raise ApiError(404, "NotFound", "No such endpoint.")
 
+    def _handle_subscriptions(self, method: str, parts: list[str], body: bytes) -> None:
+        """Partner Center's subscriptions (devservers/vianet/subscriptions.py), same auth and faults."""
+        self._authorise()
+        if not self._apply_fault("subscriptions"):
+            return
+        status, payload = subscriptions.handle_api(
+            self.server.subscriptions, method, parts, self.headers.get("If-Match"), lambda: self._json_object(body)
+        )
+        self._send_json(status, payload)
+
+    def _authorise(self) -> None:
+        authorization = self.headers.get("Authorization") or ""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), self.server.token):
+            raise ApiError(
+                401,
+                "Unauthorized",
+                "A valid bearer token is required.",
+                {"WWW-Authenticate": 'Bearer realm="partner.partnercenterapi.microsoftonline.cn"'},
+            )
+
     def _request_id(self) -> str | None:
         value = (self.headers.get("MS-RequestId") or "").strip()
         if not value:
@@ -617,10 +613,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         name = " ".join(part for part in (contact.get("FirstName"), contact.get("LastName")) if part)
         return name or "Partner agent"
 
-    def _apply_fault(self) -> bool:
+    def _apply_fault(self, api: str) -> bool:
         """Play the configured fault. True when the request should then be served normally."""
-        fault, release = self.server.faults.take()
+        fault, release = self.server.faults.take(api, self.command)
         if fault is None:
+            return True
+        if fault.mode in ("apply_then_drop", "apply_then_500"):
+            logger.info("serving %s %s, then losing its answer (%s)", self.command, self.path, fault.mode)
+            self._lose_answer = fault.mode
             return True
         logger.info("injecting fault %s into %s %s", fault.mode, self.command, self.path)
         if fault.mode in ("error_500", "error_503"):
@@ -655,9 +655,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if method == "GET" and parts == ["health"]:
             self._send_json(200, {"status": "ok"})
         elif method == "GET" and parts == ["stats"]:
-            self._send_json(200, store.stats())
+            self._send_json(200, {**store.stats(), "subscriptions": self.server.subscriptions.stats()})
+        elif parts[:1] == ["subscriptions"]:
+            self._send_json(*subscriptions.handle_admin(self.server.subscriptions, method, parts[1:],
+                                                        lambda: self._json_object(body)))
         elif method == "POST" and parts == ["reset"]:
             store.reset()
+            self.server.subscriptions.reset()
             faults.configure("none", None, 1.0, 1.0)
             self._send_json(200, {"status": "reset"})
         elif method == "GET" and parts == ["faults"]:
@@ -670,11 +674,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
             count = payload.get("count")
             if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
                 raise _bad_request("InvalidField", "count must be a positive integer (omit for until cleared).")
+            api, fault_method = payload.get("api"), payload.get("method")
+            if api is not None and api not in FAULT_APIS:
+                raise _bad_request("InvalidField", f"api must be one of: {', '.join(FAULT_APIS)} (omit for all).")
+            if fault_method is not None and fault_method not in FAULT_METHODS:
+                raise _bad_request("InvalidField", f"method must be one of: {', '.join(FAULT_METHODS)} (omit for all).")
             faults.configure(
                 mode,
                 count,
                 retry_after=_number(payload, "retry_after", 1.0),
                 delay=_number(payload, "delay", 1.0 if mode == "slow" else HANG_CAP_SECONDS, HANG_CAP_SECONDS),
+                api=api,
+                method=fault_method,
             )
             self._send_json(200, faults.describe())
         elif len(parts) == 3 and parts[0] == "servicerequests" and parts[2] in ("status", "notes"):
@@ -718,6 +729,10 @@ class VianetDevServer(ThreadingHTTPServer):
             raise ValueError("token must not be empty")
         self.token = token
         self.store = ServiceRequestStore(state_file)
+        # Subscriptions keep their own file beside it (var/vianet-state-subscriptions.json in the demo).
+        self.subscriptions = SubscriptionStore(
+            state_file.with_name(f"{state_file.stem}-subscriptions{state_file.suffix}") if state_file else None
+        )
         self.faults = FaultInjector()
         self.serving_thread: threading.Thread | None = None
         super().__init__(address, _RequestHandler)
