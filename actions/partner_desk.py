@@ -17,10 +17,11 @@ from actions.staff import StaffAction, StaffContext
 from bot.partner import audit, collections, payables
 from bot.partner.customers import CustomerRef, customers_named_in, partner_customers
 from bot.partner.subscriptions import (
-    ACTIVE, ALREADY, IN_PROGRESS, NEEDS_REASON, NO_SUBSCRIPTION, SUSPENDED, ChangePlan, has_upstream, plan_change,
-    request_change,
+    ACTIVE, ALREADY, IN_PROGRESS, NEEDS_REASON, NO_SUBSCRIPTION, SUSPENDED, ChangePlan, plan_change, request_change,
 )
+from bot.config import load_partner_center_settings
 from bot.nlp.words import means_today
+from bot.partner.apply import has_upstream
 from bot.replies.partner import utc_midnight
 
 CHANGE_SLOTS = ("staff_customer", "staff_change", "staff_change_reason", "staff_change_confirmed")
@@ -249,6 +250,6 @@ class ActionSubmitSubscriptionChange(StaffAction):
             dispatcher.utter_message(response="utter_staff.change.not_done")  # the policy changed meanwhile
             return reset
         change = request_change(ctx.session, plan, partner_id=ctx.partner_id, staff_name=ctx.caller.staff_name,
-                                staff_id=ctx.caller.staff_id, reason=reason, upstream=has_upstream())
-        say(dispatcher, ctx.replies.change_recorded(plan, change))
+                                staff_id=ctx.caller.staff_id, reason=reason)
+        say(dispatcher, ctx.replies.change_recorded(plan, change, has_upstream(load_partner_center_settings())))
         return reset

@@ -24,6 +24,7 @@ from bot.config import (
     ConfigError,
     LogSettings,
     SupervisorSettings,
+    load_partner_center_settings,
     load_settings,
     load_vianet_settings,
     load_widget_settings,
@@ -67,6 +68,10 @@ class Stack:
         if self.local_vianet:
             token = self.env.get("VIANET_API_TOKEN") or (vianet.token if vianet else None) or secrets.token_hex(16)
             self.env = {**self.env, "VIANET_API_URL": f"http://127.0.0.1:{self.vianet_port}", "VIANET_API_TOKEN": token}
+            # The stand-in also plays Partner Center's subscriptions: suspensions and reactivations go there.
+            if "PARTNER_CENTER_API_URL" not in self.env and load_partner_center_settings().base_url is None:
+                self.env = {**self.env, "PARTNER_CENTER_API_URL": f"http://127.0.0.1:{self.vianet_port}",
+                            "PARTNER_CENTER_TOKEN": token}
         self.env = {"ESCALATION_NOTIFY_HOOK": "bot.integrations.rasa_api:push_resolution",
                     "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
                     # The demo site's widget talks to this Rasa server; its pages are the allowed Origins.

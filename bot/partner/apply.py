@@ -270,7 +270,7 @@ def _audit(session: Session, change: SubscriptionChange, action: str, details: d
            now: datetime) -> None:
     session.add(AuditEntry(
         partner_id=change.partner_id, at=now, actor=SYSTEM_ACTOR, actor_id=None, action=action,
-        customer_id=change.customer_id, subject=change.reference, reason=change.reason,
+        customer_id=change.customer_id, subject=change.reference, reason=None,  # the request's entry has it
         details=json.dumps({"reference": change.reference, "target_status": change.target_status,
                             "requested_by_id": change.requested_by_id, **details}, sort_keys=True),
     ))

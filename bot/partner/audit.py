@@ -18,10 +18,10 @@ from bot.partner.models import AuditEntry, utcnow
 # Action codes (the reply layer has a phrase for each).
 SUSPEND_REQUESTED = "subscription_suspend_requested"
 REACTIVATE_REQUESTED = "subscription_reactivate_requested"
+# What the worker records when it applied a change, could only record it (no Partner Center: the
+# partner applies it by hand), or failed: bot/partner/apply.py.
 SUSPENDED = "subscription_suspended"
 REACTIVATED = "subscription_reactivated"
-CHANGE_FAILED = "subscription_change_failed"
-CHANGE_RECORDED = "subscription_change_recorded"  # no upstream: the partner applies it by hand
 ESCALATION_FILED = "escalation_filed"
 SYSTEM = "system"  # the worker, applying what staff asked for
 

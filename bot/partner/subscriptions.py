@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.billing.invoices import overdue_invoices
-from bot.config import load_partner_center_settings
 from bot.billing.views import ZERO, InvoiceView
 from bot.db.unique import insert_or_winner
 from bot.partner import audit
@@ -93,36 +92,27 @@ def plan_change(session: Session, customer: CustomerRef, target: str, today: dat
     return ChangePlan(customer, target, subscription, overdue, pending, obstacle)
 
 
-def has_upstream() -> bool:
-    """Is there a Partner Center to apply changes to? Without one they are recorded for the
-    partner to apply by hand."""
-    return load_partner_center_settings().base_url is not None
-
-
 def _new_reference() -> str:
     return REFERENCE_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(6))
 
 
 def request_change(session: Session, plan: ChangePlan, *, partner_id: str, staff_name: str, staff_id: str | None,
-                   reason: str, upstream: bool) -> ChangeView:
-    """Record the change (pending for the worker, or `recorded` for the partner to apply by hand
-    when there is no Partner Center to apply it to) and its audit entry, in the caller's transaction.
-    The plan must have no obstacle other than NEEDS_REASON, and then `reason` is the admin's own."""
+                   reason: str) -> ChangeView:
+    """Record the change, pending for the worker (which applies it to Partner Center, or marks it
+    `recorded` for the partner to apply by hand when there is none), and its audit entry, in the
+    caller's transaction. The plan must have no obstacle other than NEEDS_REASON, and then
+    `reason` is the admin's own."""
     if plan.subscription is None or plan.obstacle not in (None, NEEDS_REASON):
         raise ValueError(f"cannot request this change: {plan.obstacle}")
-    state = PENDING if upstream else RECORDED
     row, winner = insert_or_winner(
         session,
         lambda: SubscriptionChange(reference=_new_reference(), partner_id=partner_id,
                                    customer_id=plan.customer.customer_id, subscription_id=plan.subscription.id,
                                    target_status=plan.target, reason=reason[:1000], requested_by=staff_name,
-                                   requested_by_id=staff_id, state=state, attempts=0),
+                                   requested_by_id=staff_id, state=PENDING, attempts=0),
         lambda: None)
     action = audit.SUSPEND_REQUESTED if plan.target == SUSPENDED else audit.REACTIVATE_REQUESTED
     audit.record(session, partner_id, actor=staff_name, actor_id=staff_id, action=action,
-                 customer_id=plan.customer.customer_id, subject=plan.subscription.name, reason=reason,
+                 customer_id=plan.customer.customer_id, subject=row.reference, reason=reason,
                  reference=row.reference, overdue=str(plan.overdue_total), against_policy=plan.obstacle == NEEDS_REASON)
-    if not upstream:
-        audit.record(session, partner_id, actor=audit.SYSTEM, action=audit.CHANGE_RECORDED,
-                     customer_id=plan.customer.customer_id, subject=plan.subscription.name, reference=row.reference)
     return ChangeView(row.reference, row.customer_id, row.target_status, row.state, row.requested_by, row.reason)

@@ -158,10 +158,10 @@ class PartnerReplies(EscalationReplies):
                           invoices=self.p.listing([i.number for i in plan.overdue]) or "-")
         return self.reply(key, text, buttons=self.p.buttons(key))
 
-    def change_recorded(self, plan: ChangePlan, change: ChangeView) -> Reply:
+    def change_recorded(self, plan: ChangePlan, change: ChangeView, upstream: bool) -> Reply:
         values = dict(reference=change.reference, customer=self.customer(plan.customer), name=plan.customer.name,
                       subscription=plan.subscription.name, staff=change.requested_by)
-        if change.state != "pending":
+        if not upstream:
             key = "staff.change.done_by_hand"
         else:
             key = "staff.change.done_suspend" if change.target == SUSPENDED else "staff.change.done_reactivate"

@@ -65,3 +65,25 @@ def chat(stack, monkeypatch):
 
     send.sender = sender
     return send
+
+
+@pytest.fixture()
+def fabrikam_restored(stack):
+    """Fabrikam as seeded (suspended on 2026-11-15 for non-payment) after a test that suspends or
+    reactivates it, locally and at the Partner Center stand-in, so later tests read the seed."""
+    yield
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from bot.db.models import Subscription
+    from tests.partner.helpers import PartnerCenterAdmin
+
+    with session_scope(stack.env["BOT_DATABASE_URL"]) as session:
+        session.execute(update(Subscription).where(Subscription.customer_id == "C-1002").values(
+            status="suspended", suspended_on=date(2026, 11, 15), suspension_reason="non-payment"))
+    reset_engine()
+    admin = PartnerCenterAdmin(f"http://127.0.0.1:{VIANET_PORT}")
+    admin.clear_faults()
+    if admin.subscription("C-1002")["status"] != "suspended":
+        admin.change_as_portal("C-1002", status="suspended")

@@ -93,7 +93,7 @@ def test_a_change_is_recorded_first_with_who_when_and_why(db_url):
     with session_scope(db_url) as s:
         plan = plan_change(s, FABRIKAM, ACTIVE, TODAY)
         change = request_change(s, plan, partner_id="P-01", staff_name="Mei Chen", staff_id="slack:T0LAKESHORE:U0MEICHEN",
-                                reason="they promised to pay on Friday", upstream=True)
+                                reason="they promised to pay on Friday")
         assert change.state == "pending" and change.reference.startswith("SC-")
     with session_scope(db_url) as s:
         row = s.scalar(select(SubscriptionChange))
@@ -109,17 +109,8 @@ def test_a_change_is_recorded_first_with_who_when_and_why(db_url):
         assert audit.entries(s, "P-99") == []  # another partner's log is empty
 
 
-def test_without_partner_center_a_change_is_recorded_for_the_partner_to_apply(db_url):
-    with session_scope(db_url) as s:
-        change = request_change(s, plan_change(s, CONTOSO, SUSPENDED, TODAY), partner_id="P-01", staff_name="Mei Chen",
-                                staff_id=None, reason="asked by the customer", upstream=False)
-        assert change.state == "recorded"
-        actions = [e.action for e in audit.entries(s, "P-01")]
-        assert audit.CHANGE_RECORDED in actions and audit.SUSPEND_REQUESTED in actions
-
-
 def test_a_blocked_plan_cannot_be_requested(db_url):
     with session_scope(db_url) as s:
         with pytest.raises(ValueError):
             request_change(s, plan_change(s, FABRIKAM, SUSPENDED, TODAY), partner_id="P-01", staff_name="x",
-                           staff_id=None, reason="x", upstream=True)
+                           staff_id=None, reason="x")
