@@ -110,6 +110,21 @@ class ActionPartnerAudit(StaffAction):
         return []
 
 
+# A customer's question asked by staff ("overdue?", "balance of contoso") is answered for their
+# customers: the staff action that answers it, by the customer action's name.
+_STAFF_EQUIVALENTS = {
+    "action_show_overdue": ActionPartnerOverdueCustomers,
+    **{name: ActionPartnerCustomerInvoices for name in (
+        "action_show_balance", "action_show_invoice", "action_show_due_dates", "action_show_payment_status",
+        "action_show_payments_made", "action_show_credit", "action_explain_suspension")},
+}
+
+
+def staff_equivalent(action_name: str) -> StaffAction | None:
+    found = _STAFF_EQUIVALENTS.get(action_name)
+    return found() if found else None
+
+
 # ----- suspending and reactivating -------------------------------------------------------------
 
 def _plan_events(ctx: StaffContext, customer: CustomerRef, target: str) -> list[dict[str, Any]]:

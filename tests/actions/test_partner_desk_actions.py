@@ -142,3 +142,12 @@ async def test_a_declined_change_changes_nothing(db_url):
     assert [m.get("response") for m in done] == ["utter_staff.change.not_done"]
     log, _ = await run_action(ActionPartnerAudit(), staff("audit log", intent="partner_audit"))
     assert "Nothing in the audit log yet." in texts(log)
+
+
+async def test_a_customers_question_from_staff_is_answered_for_their_customers(db_url):
+    from actions.invoices import ActionShowBalance, ActionShowOverdue
+
+    messages, _ = await run_action(ActionShowOverdue(), staff("overdue?", intent="ask_overdue"))
+    assert "1 customer is overdue" in texts(messages)
+    messages, _ = await run_action(ActionShowBalance(), staff("balance of tailspin", intent="ask_balance"))
+    assert "Tailspin Toys (C-1004): CNY 7,800.00 outstanding" in texts(messages)
