@@ -157,7 +157,7 @@ def turn_from_event(envelope: dict[str, Any]) -> SlackTurn | None:
     event = envelope.get("event")
     if envelope.get("type") != "event_callback" or not isinstance(event, dict):
         return None
-    if event.get("subtype") or event.get("bot_id") or event.get("bot_profile"):
+    if event.get("subtype") not in (None, "thread_broadcast") or event.get("bot_id") or event.get("bot_profile"):
         return None  # edits (message_changed), deletions, joins, files, other bots, and ours
     authorizations = envelope.get("authorizations") if isinstance(envelope.get("authorizations"), list) else []
     bots = frozenset(a.get("user_id") for a in authorizations if isinstance(a, dict) and a.get("is_bot")
@@ -317,8 +317,9 @@ class SlackInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"slack_webhook_{type(self).__name__}", __name__)
         if not self.settings.signing_secret:
-            logger.error("SLACK_SIGNING_SECRET is not set: the Slack channel refuses every request")
-        if not self.settings.bot_token:
+            logger.warning("Slack is off: SLACK_SIGNING_SECRET is not set, so /webhooks/slack/webhook refuses "
+                           "every request")
+        elif not self.settings.bot_token:
             logger.error("SLACK_BOT_TOKEN is not set: the Slack channel cannot post replies")
 
         @webhook.listener("after_server_stop")

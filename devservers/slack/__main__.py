@@ -8,8 +8,9 @@
     python -m devservers.slack reset
 
 `say` and `click` send what Slack would send to the bot's webhook (default
-http://127.0.0.1:5005/webhooks/slack/webhook), signed with $SLACK_SIGNING_SECRET (or --secret),
-as workspace T0LAKESHORE. The bot's replies are then posted to this stand-in: `replies` shows them.
+http://127.0.0.1:5005/webhooks/slack/webhook), signed with --secret, $SLACK_SIGNING_SECRET or the
+secret in var/slack/signing-secret, as workspace T0LAKESHORE. The bot's replies are then posted
+to this stand-in: `replies` shows them.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from typing import Any
 import requests
 from aiohttp import web
 
+from bot.config import VAR_DIR
 from devservers.slack.events import (
     button_click,
     event_body,
@@ -33,6 +35,8 @@ from devservers.slack.events import (
 from devservers.slack.server import DEFAULT_PORT, DEFAULT_TOKEN, FAULT_MODES, TEAM_ID, build_app
 
 DEFAULT_STAND_IN = f"http://127.0.0.1:{DEFAULT_PORT}"
+# Where a local run (the launcher) may keep the signing secret it generated for the demo.
+SECRET_FILE = VAR_DIR / "slack" / "signing-secret"
 DEFAULT_WEBHOOK = "http://127.0.0.1:5005/webhooks/slack/webhook"
 TIMEOUT = (3.0, 10.0)
 
@@ -53,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--team", default=TEAM_ID)
         sub.add_argument("--channel", default=None, help="default: the user's DM with the bot (D...)")
         sub.add_argument("--thread", default=None, help="thread_ts of the thread the message is in")
-        sub.add_argument("--secret", default=None, help="signing secret (default $SLACK_SIGNING_SECRET)")
+        sub.add_argument("--secret", default=None,
+                         help="signing secret (default $SLACK_SIGNING_SECRET, else var/slack/signing-secret)")
         return sub
 
     say = to_bot("say", "send a message as a Slack user (a DM, or a mention in --channel)")
@@ -82,7 +87,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _secret(args: argparse.Namespace) -> str | None:
-    return args.secret or os.environ.get("SLACK_SIGNING_SECRET") or None
+    """--secret, else $SLACK_SIGNING_SECRET, else the file a local run keeps it in (owner-only)."""
+    if args.secret or os.environ.get("SLACK_SIGNING_SECRET"):
+        return args.secret or os.environ["SLACK_SIGNING_SECRET"]
+    try:
+        return SECRET_FILE.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def _send(url: str, body: bytes, headers: dict[str, str]) -> int:
@@ -98,7 +109,8 @@ def _send(url: str, body: bytes, headers: dict[str, str]) -> int:
 def _say(args: argparse.Namespace) -> int:
     secret = _secret(args)
     if not secret:
-        print("error: set SLACK_SIGNING_SECRET (the bot's) or pass --secret", file=sys.stderr)
+        print(f"error: set SLACK_SIGNING_SECRET (the bot's), pass --secret or write it to {SECRET_FILE}",
+              file=sys.stderr)
         return 2
     if args.command == "say":
         body = event_body(message_event(args.user, args.text, team=args.team, channel=args.channel,

@@ -4,15 +4,18 @@ pushes) against the local Slack stand-in over HTTP."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
+from rasa.core.channels.channel import UserMessage
 
 from bot.channels.slack import (
     SlackDeliveryError,
     SlackInput,
     SlackOutput,
+    SlackTurn,
     plain_text,
     read_body,
     signature_problem,
@@ -20,9 +23,10 @@ from bot.channels.slack import (
     turn_from_interaction,
 )
 from bot.config import SlackSettings
-from bot.conversations.addresses import remember
+from bot.conversations.addresses import address_of, remember
 from bot.db import session_scope
 from bot.integrations.slack import SlackApiError, SlackClient
+from bot.replies import render
 from devservers.slack.events import button_click, message_event, signature
 from devservers.slack.server import BOT_USER_ID, WORKSPACE, build_app
 
@@ -202,3 +206,72 @@ async def test_a_push_reaches_the_staff_members_dm_by_the_stored_address(slack_a
     workspace.faults.mode = "error_500"  # a push that fails raises: the worker tries again later
     with pytest.raises(SlackApiError):
         await push.send_response("slack:T0LAKESHORE:U0MEICHEN", {"text": "x"})
+
+
+# --- a turn, in process: the channel's side of it, with a stand-in for Rasa's handler ------------
+
+
+@pytest.fixture()
+async def channel(slack_api, db_url, monkeypatch):
+    client, workspace = slack_api
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_API_URL", client.settings.api_url)
+    slack = SlackInput()
+    slack.client = client
+    return slack, workspace
+
+
+AGENT = SimpleNamespace(domain=SimpleNamespace(intents=["greet", "affirm", "restart"]))
+
+
+def _turn(user: str, text: str, **where) -> SlackTurn:
+    return turn_from_event(message_event(user, text, **where))
+
+
+async def test_a_staff_turn_carries_the_verified_caller_and_their_slack_language(channel, db_url):
+    slack, workspace = channel
+    received: list[UserMessage] = []
+
+    async def handle(message: UserMessage) -> None:
+        received.append(message)
+        await message.output_channel.send_response(message.sender_id, {"text": "hi"})
+
+    await slack._turn(AGENT, handle, _turn("U0LIWEI", f"<@{BOT_USER_ID}> /restart 账单", channel="C0BILLING",
+                                           ts="1700000001.000200"))
+    (message,) = received
+    assert message.sender_id == "slack:T0LAKESHORE:U0LIWEI" and message.input_channel == "slack"
+    assert message.text != "/restart 账单" and "账单" in message.text  # a typed command is only words
+    assert message.metadata["caller"] == {"kind": "staff", "partner_id": "P-01", "staff_name": "Li Wei",
+                                          "role": "read_only", "staff_id": message.metadata["caller"]["staff_id"]}
+    assert message.metadata["locale"] == "zh"  # users.info: zh-CN
+    assert (workspace.messages[-1]["channel"], workspace.messages[-1]["thread_ts"]) == ("C0BILLING",
+                                                                                       "1700000001.000200")
+    with session_scope(db_url) as session:
+        assert address_of(session, "slack:T0LAKESHORE:U0LIWEI").values["channel"] == "C0BILLING"
+
+
+async def test_a_turn_that_produced_no_reply_says_it_is_unavailable(channel):
+    slack, workspace = channel
+
+    async def silent(_message: UserMessage) -> None:
+        return None
+
+    async def broken(_message: UserMessage) -> None:
+        raise RuntimeError("the action server is down")
+
+    for handle in (silent, broken):
+        await slack._turn(AGENT, handle, _turn("U0MEICHEN", "hello"))
+        assert workspace.messages[-1]["text"] == render("temporarily_unavailable", "en").text
+
+
+async def test_someone_not_in_the_directory_never_reaches_the_assistant(channel):
+    slack, workspace = channel
+    received = []
+
+    async def handle(message: UserMessage) -> None:
+        received.append(message)
+
+    await slack._turn(AGENT, handle, _turn("U0STRANGER", "which customers are overdue?"))
+    assert received == [] and workspace.messages[-1]["text"] == render("staff.not_in_directory", "en").text
+    assert workspace.messages[-1]["channel"] == "D0STRANGER"
