@@ -5,8 +5,8 @@ Replaces Rasa's stock `slack` channel (same name, same URL), which
   a broken connection after we had processed it) is processed again, so a message is answered
   twice; and it drops an `http_timeout` retry even when the first delivery never got through;
 - answers a forged or stale request with 400 and reads the body of an unsigned one into errors;
-- makes the bare user id the conversation (users of two workspaces share ids' namespace only by
-  luck), puts no verified identity in the metadata, and never checks who may speak;
+- makes the bare user id the conversation, without its workspace, puts no verified identity in
+  the metadata, and never checks who may speak;
 - starts the turn as a background task whose errors nobody reads, and answers nothing when a
   turn produces no reply;
 - posts with `as_user` (refused for new Slack apps), splits replies at blank lines and sends
@@ -94,11 +94,9 @@ def signature_problem(secret: str | None, timestamp: str | None, signature: str 
         return "not_configured"
     if not timestamp or not signature:
         return "unsigned"
-    try:
-        stamp = int(timestamp)
-    except ValueError:
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         return "bad_timestamp"
-    if abs(now - stamp) > window_seconds:
+    if abs(now - int(timestamp)) > window_seconds:
         return "stale"
     expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):

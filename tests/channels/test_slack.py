@@ -49,6 +49,7 @@ def test_a_correctly_signed_request_passes():
     ("no signature", "unsigned"),
     ("no timestamp", "unsigned"),
     ("timestamp not a number", "bad_timestamp"),
+    ("timestamp with underscores", "bad_timestamp"),
     ("signed six minutes ago", "stale"),
     ("signed six minutes ahead", "stale"),
     ("no signing secret configured", "not_configured"),
@@ -66,6 +67,8 @@ def test_anything_else_is_refused(case, expected):
         timestamp = None
     elif case == "timestamp not a number":
         timestamp = "yesterday"
+    elif case == "timestamp with underscores":
+        timestamp = "1_790_000_000"
     elif case == "signed six minutes ago":
         timestamp, sig = _signed(at=NOW - 360)
     elif case == "signed six minutes ahead":
