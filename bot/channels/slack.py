@@ -23,7 +23,8 @@ Here:
   click, which Slack does not retry, is de-duplicated by its trigger id, so a replayed click
   within the window is dropped too;
 - Slack wants a 200 within 3 seconds: the request is answered at once and the turn runs in a
-  background task that is kept referenced and whose errors are logged;
+  background task that is kept referenced and whose errors are logged. A turn still running when
+  the server stops is lost (Slack got its 200 and will not send it again; the user asks again);
 - DMs (`message`, channel_type im) and mentions (`app_mention`) are turns; bot messages, message
   subtypes (edits, deletions, joins, files) and our own messages are not;
 - who is asking: the verified team and user, looked up in the partner's staff directory

@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "faults":
         return _faults(args)
     if args.command == "reset":
-        return 0 if _admin("POST", f"{args.url.rstrip('/')}/_admin/reset") is not None else 2
+        body = _admin("POST", f"{args.url.rstrip('/')}/_admin/reset")
+        print(json.dumps(body) if body else "")
+        return 0 if body is not None else 2
     raise AssertionError(args.command)
 
 
