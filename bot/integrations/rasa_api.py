@@ -21,6 +21,13 @@ class RasaApiError(Exception):
     """The push did not happen (server down, refused, or answered with an error)."""
 
 
+def _path(conversation_id: str) -> str:
+    """The conversation id as a path segment. ":" and "@" stay as they are (RFC 3986 allows them in
+    a segment): Sanic does not decode the segment, so "slack%3AT0...%3AU0..." would be another,
+    empty conversation. Slack and Teams conversation ids contain ":"."""
+    return quote(conversation_id, safe=":@")
+
+
 @dataclass(frozen=True)
 class RasaApiClient:
     base_url: str
@@ -29,7 +36,7 @@ class RasaApiClient:
 
     def trigger_intent(self, conversation_id: str, intent: str, entities: dict[str, Any] | None = None) -> list[dict]:
         """Inject `intent` into the conversation; return the bot messages it produced."""
-        url = (f"{self.base_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/trigger_intent"
+        url = (f"{self.base_url.rstrip('/')}/conversations/{_path(conversation_id)}/trigger_intent"
                "?output_channel=latest")
         try:
             response = requests.post(url, params={"token": self.token}, timeout=self.timeout,
@@ -47,7 +54,7 @@ class RasaApiClient:
     def conversation_state(self, conversation_id: str) -> tuple[str, str | None]:
         """(the channel the customer last wrote from, the form active now). ("", None) for a
         conversation that doesn't exist."""
-        url = f"{self.base_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker"
+        url = f"{self.base_url.rstrip('/')}/conversations/{_path(conversation_id)}/tracker"
         try:
             response = requests.get(url, params={"token": self.token, "include_events": "NONE"}, timeout=self.timeout)
             response.raise_for_status()

@@ -13,6 +13,7 @@ from bot.launcher import Stack
 from bot.model import model_path
 from bot.seed import seed_demo
 from tests.conftest import TEST_SECRET, TODAY
+from tests.e2e.slack_stand_in import SLACK_ENV
 
 # Overridable so two stacks (say, two worktrees) can run the end-to-end tests at once.
 RASA_PORT = int(os.environ.get("E2E_RASA_PORT", "5205"))
@@ -43,7 +44,8 @@ def stack(tmp_path_factory):
                     env={"BOT_DATABASE_URL": url, "BOT_TOKEN_SECRET": TEST_SECRET, "BOT_TODAY": TODAY.isoformat(),
                          "BOT_PARTNER_KEYS_DIR": str(folder / "partner-keys"),
                          "BOT_SITE_KEY_FILE": str(folder / "demo-site" / "P-01.key"),
-                         "VIANET_API_URL": "", "ESCALATION_WORKER_INTERVAL": "0.5", "ESCALATION_POLL_INTERVAL": "1"})
+                         "VIANET_API_URL": "", "ESCALATION_WORKER_INTERVAL": "0.5", "ESCALATION_POLL_INTERVAL": "1",
+                         **SLACK_ENV})  # the Slack channel posts to the stand-in (tests/e2e/slack_stand_in.py)
     running.start(timeout=240)
     yield running
     running.stop()

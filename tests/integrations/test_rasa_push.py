@@ -75,3 +75,11 @@ def test_a_down_rasa_server_leaves_the_notice_pending(monkeypatch):
     monkeypatch.setenv("RASA_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("RASA_API_TOKEN", "secret-api-token")
     assert push_resolution(NOTICE) is False
+
+
+def test_a_slack_conversation_id_keeps_its_colons_in_the_path(rasa):
+    """Sanic does not decode a path segment: "slack%3AT0..." would be another, empty conversation."""
+    rasa.conversation = {"latest_input_channel": "slack", "active_loop": {}}
+    assert push_resolution(SimpleNamespace(conversation_id="slack:T0LAKESHORE:U0MEICHEN", reference="ESC-1")) is True
+    ((path, _body),) = rasa.triggered
+    assert path == "/conversations/slack:T0LAKESHORE:U0MEICHEN/trigger_intent"
