@@ -29,7 +29,7 @@ class RasaApiClient:
 
     def trigger_intent(self, conversation_id: str, intent: str, entities: dict[str, Any] | None = None) -> list[dict]:
         """Inject `intent` into the conversation; return the bot messages it produced."""
-        url = (f"{self.base_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/trigger_intent"
+        url = (f"{self.base_url.rstrip('/')}/conversations/{_path(conversation_id)}/trigger_intent"
                "?output_channel=latest")
         try:
             response = requests.post(url, params={"token": self.token}, timeout=self.timeout,
@@ -47,7 +47,7 @@ class RasaApiClient:
     def conversation_state(self, conversation_id: str) -> tuple[str, str | None]:
         """(the channel the customer last wrote from, the form active now). ("", None) for a
         conversation that doesn't exist."""
-        url = f"{self.base_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker"
+        url = f"{self.base_url.rstrip('/')}/conversations/{_path(conversation_id)}/tracker"
         try:
             response = requests.get(url, params={"token": self.token, "include_events": "NONE"}, timeout=self.timeout)
             response.raise_for_status()
@@ -55,6 +55,14 @@ class RasaApiClient:
             return body.get("latest_input_channel") or "", (body.get("active_loop") or {}).get("name")
         except (requests.RequestException, ValueError, AttributeError) as exc:
             raise RasaApiError(f"could not read the conversation: {type(exc).__name__}") from exc
+
+
+def _path(conversation_id: str) -> str:
+    """The conversation id as a path segment. Sanic (21.12) does not decode percent-escapes in path
+    parameters, so "teams:T:U" sent as "teams%3AT%3AU" would name another, empty conversation; ':'
+    and '@' are allowed in a path segment as they are (RFC 3986), and sender ids hold nothing else
+    that needs escaping (bot/channels/guard.py)."""
+    return quote(conversation_id, safe=":@")
 
 
 RESOLVED_INTENT = "EXTERNAL_escalation_resolved"

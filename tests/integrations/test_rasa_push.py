@@ -62,6 +62,14 @@ def test_pushes_into_a_channel_that_can_receive_it(rasa):
     assert verify_push_token(body["entities"]["push_token"], "chat-7", "ESC-ABC123")
 
 
+def test_a_platform_conversation_id_reaches_rasa_as_it_is(rasa):
+    """Sanic does not decode %3A in a path: "teams:T:U" must be sent with its colons."""
+    rasa.conversation = {"latest_input_channel": "botframework", "active_loop": {}}
+    teams = SimpleNamespace(conversation_id="teams:7d3c0c2e-1a1b:a1a1a1a1-0001", reference="ESC-ABC123")
+    assert push_resolution(teams) is True
+    assert rasa.triggered[0][0] == "/conversations/teams:7d3c0c2e-1a1b:a1a1a1a1-0001/trigger_intent"
+
+
 @pytest.mark.parametrize("conversation", [
     {"latest_input_channel": "rest", "active_loop": {}},  # REST cannot push: shown on the next turn
     {"latest_input_channel": "socketio", "active_loop": {"name": "dispute_form"}},  # never mid-form
