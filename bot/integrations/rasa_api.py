@@ -21,6 +21,13 @@ class RasaApiError(Exception):
     """The push did not happen (server down, refused, or answered with an error)."""
 
 
+def _path(conversation_id: str) -> str:
+    """The conversation id as a path segment. ":" and "@" stay as they are (RFC 3986 allows them in
+    a segment): Sanic does not decode the segment, so "slack%3AT0...%3AU0..." would be another,
+    empty conversation. Slack and Teams conversation ids contain ":"."""
+    return quote(conversation_id, safe=":@")
+
+
 @dataclass(frozen=True)
 class RasaApiClient:
     base_url: str
@@ -55,14 +62,6 @@ class RasaApiClient:
             return body.get("latest_input_channel") or "", (body.get("active_loop") or {}).get("name")
         except (requests.RequestException, ValueError, AttributeError) as exc:
             raise RasaApiError(f"could not read the conversation: {type(exc).__name__}") from exc
-
-
-def _path(conversation_id: str) -> str:
-    """The conversation id as a path segment. Sanic (21.12) does not decode percent-escapes in path
-    parameters, so "teams:T:U" sent as "teams%3AT%3AU" would name another, empty conversation; ':'
-    and '@' are allowed in a path segment as they are (RFC 3986), and sender ids hold nothing else
-    that needs escaping (bot/channels/guard.py)."""
-    return quote(conversation_id, safe=":@")
 
 
 RESOLVED_INTENT = "EXTERNAL_escalation_resolved"

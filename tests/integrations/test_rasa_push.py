@@ -62,14 +62,6 @@ def test_pushes_into_a_channel_that_can_receive_it(rasa):
     assert verify_push_token(body["entities"]["push_token"], "chat-7", "ESC-ABC123")
 
 
-def test_a_platform_conversation_id_reaches_rasa_as_it_is(rasa):
-    """Sanic does not decode %3A in a path: "teams:T:U" must be sent with its colons."""
-    rasa.conversation = {"latest_input_channel": "botframework", "active_loop": {}}
-    teams = SimpleNamespace(conversation_id="teams:7d3c0c2e-1a1b:a1a1a1a1-0001", reference="ESC-ABC123")
-    assert push_resolution(teams) is True
-    assert rasa.triggered[0][0] == "/conversations/teams:7d3c0c2e-1a1b:a1a1a1a1-0001/trigger_intent"
-
-
 @pytest.mark.parametrize("conversation", [
     {"latest_input_channel": "rest", "active_loop": {}},  # REST cannot push: shown on the next turn
     {"latest_input_channel": "socketio", "active_loop": {"name": "dispute_form"}},  # never mid-form
@@ -83,3 +75,11 @@ def test_a_down_rasa_server_leaves_the_notice_pending(monkeypatch):
     monkeypatch.setenv("RASA_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("RASA_API_TOKEN", "secret-api-token")
     assert push_resolution(NOTICE) is False
+
+
+def test_a_slack_conversation_id_keeps_its_colons_in_the_path(rasa):
+    """Sanic does not decode a path segment: "slack%3AT0..." would be another, empty conversation."""
+    rasa.conversation = {"latest_input_channel": "slack", "active_loop": {}}
+    assert push_resolution(SimpleNamespace(conversation_id="slack:T0LAKESHORE:U0MEICHEN", reference="ESC-1")) is True
+    ((path, _body),) = rasa.triggered
+    assert path == "/conversations/slack:T0LAKESHORE:U0MEICHEN/trigger_intent"
