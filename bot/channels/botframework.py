@@ -147,6 +147,8 @@ class BotFrameworkInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> "BotFrameworkInput":
+        if credentials:  # Rasa's channel took app_id / app_password from credentials.yml
+            logger.warning("credentials.yml values for the Teams channel are ignored: set BOTFRAMEWORK_* instead")
         return cls()  # settings come from the environment (load_botframework_settings), never the file
 
     def __init__(self, client: BotFrameworkClient | None = None) -> None:

@@ -90,19 +90,17 @@ def _say(args: argparse.Namespace) -> int:
     print(f"-> {args.url}: {response.status_code}")
     if response.status_code != 200:
         return 1
-    deadline = time.monotonic() + args.wait
-    shown = 0
+    conversation = activity["conversation"]["id"]
+    deadline, shown, last_new = time.monotonic() + args.wait, 0, 0.0
     while time.monotonic() < deadline:
         new = [a for a in _admin(args, "GET", "/_admin/activities")["activities"][seen:]
-               if a["conversation_id"] == activity["conversation"]["id"]]
+               if a["conversation_id"] == conversation]
         for entry in new[shown:]:
             print(_readable(entry))
-        shown = len(new)
-        if shown:
-            time.sleep(1.0)  # a turn may say more than one thing
-            if len([a for a in _admin(args, "GET", "/_admin/activities")["activities"][seen:]
-                    if a["conversation_id"] == activity["conversation"]["id"]]) == shown:
-                return 0
+        if len(new) > shown:
+            shown, last_new = len(new), time.monotonic()
+        elif shown and time.monotonic() - last_new > 1.5:  # a turn may say more than one thing
+            return 0
         time.sleep(0.3)
     if not shown:
         print(f"(no reply within {args.wait:g}s; see `python -m devservers.teams replies` later)")

@@ -183,3 +183,16 @@ def test_in_a_channel_the_mention_is_dropped_and_news_reaches_a_new_personal_cha
     assert news[0]["conversation_id"] not in threads  # the personal chat, not a channel thread
     created = requests.get(f"{STANDIN}/_admin/activities", timeout=5).json()["conversations"]
     assert created[news[0]["conversation_id"]]["user_id"] == admin.user_id
+
+
+def test_the_stand_ins_say_and_replies_commands_talk_to_the_bot(stack, teams):
+    command = [sys.executable, "-m", "devservers.teams"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    said = subprocess.run([*command, "say", STRANGER.aad_object_id, "hello", "--url", WEBHOOK, "--standin", STANDIN],
+                          capture_output=True, text=True, timeout=90, env=env)
+    assert said.returncode == 0, said.stderr
+    told = render("staff.not_in_directory", "en").text
+    assert ": 200" in said.stdout and told in said.stdout
+    replies = subprocess.run([*command, "replies", "--standin", STANDIN], capture_output=True, text=True,
+                             timeout=30, env=env)
+    assert replies.returncode == 0 and told in replies.stdout
