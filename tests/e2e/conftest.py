@@ -44,9 +44,9 @@ def stack(tmp_path_factory):
                     site_port=SITE_PORT,
                     env={"BOT_DATABASE_URL": url, "BOT_TOKEN_SECRET": TEST_SECRET, "BOT_TODAY": TODAY.isoformat(),
                          "BOT_PARTNER_KEYS_DIR": str(folder / "partner-keys"),
+                         **teams_bot_env(TEAMS_PORT),  # the Teams channel's Bot Framework is the stand-in
                          "BOT_SITE_KEY_FILE": str(folder / "demo-site" / "P-01.key"),
-                         "VIANET_API_URL": "", "ESCALATION_WORKER_INTERVAL": "0.5", "ESCALATION_POLL_INTERVAL": "1",
-                         **teams_bot_env(TEAMS_PORT)})
+                         "VIANET_API_URL": "", "ESCALATION_WORKER_INTERVAL": "0.5", "ESCALATION_POLL_INTERVAL": "1"})
     running.start(timeout=240)
     yield running
     running.stop()
