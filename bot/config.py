@@ -387,7 +387,12 @@ def load_slack_settings() -> SlackSettings:
 
 BOTFRAMEWORK_CLOUDS = ("global", "china")
 # Azure Bot Service endpoints per cloud. "<tenant>" is replaced by BOTFRAMEWORK_TENANT_ID
-# (single-tenant bots, the default). china: Azure Bot Service operated by 21Vianet.
+# (single-tenant bots, the default). china: Azure Bot Service operated by 21Vianet, as Microsoft's
+# "deploy in China cloud" guide sets them (checked 2026-11): ToBotFromChannelOpenIdMetadataUrl,
+# ToChannelFromBotLoginUrl login.partner.microsoftonline.cn/<tenant> (+ /oauth2/v2.0/token),
+# ToChannelFromBotOAuthScope api.botframework.azure.cn (+ /.default), ToBotFromChannelTokenIssuer.
+# Its OAuthUrl, https://token.botframework.azure.cn/, is the user-token (sign-in card) service,
+# which this bot does not use.
 _BOTFRAMEWORK_PRESETS = {
     "global": {
         "openid_url": "https://login.botframework.com/v1/.well-known/openidconfiguration",

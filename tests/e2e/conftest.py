@@ -12,6 +12,7 @@ from bot.db.migrate import upgrade
 from bot.launcher import Stack
 from bot.model import model_path
 from bot.seed import seed_demo
+from devservers.teams import bot_env as teams_bot_env
 from tests.conftest import TEST_SECRET, TODAY
 from tests.e2e.slack_stand_in import SLACK_ENV
 
@@ -21,6 +22,7 @@ ACTION_PORT = int(os.environ.get("E2E_ACTION_PORT", "5255"))
 VIANET_PORT = int(os.environ.get("E2E_VIANET_PORT", "8865"))
 SITE_PORT = int(os.environ.get("E2E_SITE_PORT", "8180"))  # the demo partner site (the widget's page)
 SITE_ORIGIN = f"http://127.0.0.1:{SITE_PORT}"
+TEAMS_PORT = int(os.environ.get("E2E_TEAMS_PORT", "9067"))  # the Teams stand-in (started by test_teams_channel.py)
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +45,7 @@ def stack(tmp_path_factory):
                     site_port=SITE_PORT,
                     env={"BOT_DATABASE_URL": url, "BOT_TOKEN_SECRET": TEST_SECRET, "BOT_TODAY": TODAY.isoformat(),
                          "BOT_PARTNER_KEYS_DIR": str(folder / "partner-keys"),
+                         **teams_bot_env(TEAMS_PORT),  # the Teams channel's Bot Framework is the stand-in
                          "BOT_SITE_KEY_FILE": str(folder / "demo-site" / "P-01.key"),
                          "VIANET_API_URL": "", "ESCALATION_WORKER_INTERVAL": "0.5", "ESCALATION_POLL_INTERVAL": "1",
                          **SLACK_ENV})  # the Slack channel posts to the stand-in (tests/e2e/slack_stand_in.py)
