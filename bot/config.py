@@ -368,6 +368,7 @@ class SlackSettings:
     api_url: str  # the Web API base; a local stand-in in tests and the demo
     replay_window_seconds: int
     timeout_seconds: float
+    stand_in_port: int = 8766  # the local Slack stand-in the run command starts when no SLACK_API_URL is set
 
     def __repr__(self) -> str:
         return (f"SlackSettings(api_url={self.api_url!r}, signing_secret=<{'set' if self.signing_secret else 'unset'}>,"
@@ -382,6 +383,7 @@ def load_slack_settings() -> SlackSettings:
         api_url=_url_or_none("SLACK_API_URL") or "https://slack.com/api",
         replay_window_seconds=_positive_int("SLACK_REPLAY_WINDOW_SECONDS", 300),
         timeout_seconds=_vianet_seconds("SLACK_TIMEOUT_SECONDS", 10.0),
+        stand_in_port=_positive_int("BOT_SLACK_PORT", 8766),
     )
 
 
@@ -422,6 +424,7 @@ class BotFrameworkSettings:
     scope: str
     issuer: str
     timeout_seconds: float
+    stand_in_port: int = 8767  # the local Bot Framework stand-in, started by the run command without BOTFRAMEWORK_APP_ID
 
     def __repr__(self) -> str:
         return (f"BotFrameworkSettings(cloud={self.cloud!r}, app_id={self.app_id!r}, tenant_id={self.tenant_id!r}, "
@@ -445,6 +448,7 @@ def load_botframework_settings() -> BotFrameworkSettings:
         scope=env.get("BOTFRAMEWORK_SCOPE", "").strip() or preset["scope"],
         issuer=env.get("BOTFRAMEWORK_ISSUER", "").strip() or preset["issuer"],
         timeout_seconds=_vianet_seconds("BOTFRAMEWORK_TIMEOUT_SECONDS", 10.0),
+        stand_in_port=_positive_int("BOT_TEAMS_PORT", 8767),
     )
 
 

@@ -24,8 +24,10 @@ from bot.config import (
     ConfigError,
     LogSettings,
     SupervisorSettings,
+    load_botframework_settings,
     load_partner_center_settings,
     load_settings,
+    load_slack_settings,
     load_vianet_settings,
     load_widget_settings,
 )
@@ -72,6 +74,7 @@ class Stack:
             if "PARTNER_CENTER_API_URL" not in self.env and load_partner_center_settings().base_url is None:
                 self.env = {**self.env, "PARTNER_CENTER_API_URL": f"http://127.0.0.1:{self.vianet_port}",
                             "PARTNER_CENTER_TOKEN": token}
+        self._use_platform_stand_ins()
         self.env = {"ESCALATION_NOTIFY_HOOK": "bot.integrations.rasa_api:push_resolution",
                     "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
                     # The demo site's widget talks to this Rasa server; its pages are the allowed Origins.
@@ -98,10 +101,48 @@ class Stack:
         self.services.append(Service(
             "demo partner site", [python, "-m", "devservers.partner_site", "--port", str(self.site_port)],
             f"http://127.0.0.1:{self.site_port}/health", self.log_dir / "site.log", self.site_port))
+        if self.local_slack:
+            self.services.append(Service(
+                "local Slack API", [python, "-m", "devservers.slack", "serve", "--port", str(self.slack_port)],
+                f"http://127.0.0.1:{self.slack_port}/_admin/health", self.log_dir / "slack.log", self.slack_port))
+        if self.local_teams:
+            self.services.append(Service(
+                "local Bot Framework (Teams)", [python, "-m", "devservers.teams", "serve", "--port", str(self.teams_port),
+                                                "--key-file", str(self.log_dir.parent / "teams-standin" / "signing-key.pem")],
+                f"http://127.0.0.1:{self.teams_port}/_admin/health", self.log_dir / "teams.log", self.teams_port))
         self.services.append(Service("escalation worker", [python, "-m", "bot.escalation", "worker"], None,
                                      self.log_dir / "worker.log", None))
         self.supervisor = Supervisor(self.services, settings=self.supervisor_settings, log_settings=self.log_settings,
                                      status_path=self.status_path)
+
+    def _use_platform_stand_ins(self) -> None:
+        """Without a real Slack or Teams configured, the run command starts local stand-ins that speak
+        their APIs and points the channels at them, so staff can be played from a terminal. The Slack
+        signing secret is made per run and kept owner-only in var/slack/ for `devservers.slack say`."""
+        slack, teams = load_slack_settings(), load_botframework_settings()
+        self.local_slack = "SLACK_API_URL" not in self.env and not os.environ.get("SLACK_API_URL", "").strip()
+        if self.local_slack:
+            self.slack_port = slack.stand_in_port
+            self.env = {**self.env, "SLACK_API_URL": f"http://127.0.0.1:{self.slack_port}/api",
+                        "SLACK_SIGNING_SECRET": self.env.get("SLACK_SIGNING_SECRET") or slack.signing_secret
+                        or secrets.token_hex(32),
+                        "SLACK_BOT_TOKEN": self.env.get("SLACK_BOT_TOKEN") or slack.bot_token
+                        or f"xoxb-local-{secrets.token_hex(12)}"}
+        self.local_teams = "BOTFRAMEWORK_APP_ID" not in self.env and teams.app_id is None
+        if self.local_teams:
+            from devservers.teams import bot_env
+
+            self.teams_port = teams.stand_in_port
+            self.env = {**self.env, **bot_env(self.teams_port)}
+
+    def _write_slack_secret(self) -> None:
+        folder = self.log_dir.parent / "slack"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, OWNER_ONLY_DIR)
+        secret_file = folder / "signing-secret"
+        secret_file.touch(mode=0o600, exist_ok=True)
+        os.chmod(secret_file, 0o600)
+        secret_file.write_text(self.env["SLACK_SIGNING_SECRET"])
 
     @property
     def rest_url(self) -> str:
@@ -126,6 +167,8 @@ class Stack:
             raise RuntimeError(f"already in use: {', '.join(busy)}. Is the assistant already running?")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.log_dir, OWNER_ONLY_DIR)
+        if self.local_slack:
+            self._write_slack_secret()
         self.supervisor.env = self.child_env
         try:
             self.supervisor.start_all()
@@ -166,7 +209,8 @@ def main() -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     print(f"Starting the action server (5055), the Rasa server (5005), the escalation worker, the demo partner "
-          f"site ({stack.site_port}) and, unless VIANET_API_URL is set, the local 21Vianet API (8765)...", flush=True)
+          f"site ({stack.site_port}) and, unless real ones are configured, local stand-ins for 21Vianet and "
+          "Partner Center (8765), Slack (8766) and Teams (8767)...", flush=True)
 
     def _stop(signum, _frame):
         raise KeyboardInterrupt
@@ -181,6 +225,17 @@ def main() -> int:
                        f"--url {stack.env['VIANET_API_URL']}\nPartner-staff queue: .venv/bin/python -m bot.escalation queue"
                        if stack.local_vianet else
                        f"Escalations go to {stack.env.get('VIANET_API_URL') or 'the partner-staff queue (no 21Vianet API)'}.")
+        staff_help = ["Partner staff (P-01 Lakeshore): Mei Chen is a billing admin, Li Wei read-only."]
+        if stack.local_slack:
+            staff_help.append(f"  Slack (local stand-in on {stack.slack_port}): .venv/bin/python -m devservers.slack say "
+                              'U0MEICHEN "which customers are overdue?"   (U0LIWEI: Li Wei; replies: '
+                              ".venv/bin/python -m devservers.slack replies)")
+        if stack.local_teams:
+            staff_help.append(f"  Teams (local stand-in on {stack.teams_port}): .venv/bin/python -m devservers.teams say "
+                              'a1a1a1a1-0000-4000-8000-000000000001 "how much do we owe 21Vianet?"   (...0002: Li Wei; '
+                              "--locale zh-CN for Chinese)")
+        staff_help.append('  REST: .venv/bin/python -m bot chat --staff P-01 "Mei Chen"')
+        staff_help = "\n".join(staff_help)
         print(f"""
 The billing assistant is ready. Logs: {stack.log_dir}  Status: .venv/bin/python -m bot status
 
@@ -193,6 +248,7 @@ Talk to it over REST as the demo customer Contoso Ltd (C-1001):
 
 Or chat in this terminal, signed in: .venv/bin/python -m bot chat C-1001
 Other demo customers: C-1002 Fabrikam (suspended), C-1003 Northwind (paid twice), C-1004 Tailspin.
+{staff_help}
 {vianet_help}
 A process that stops is restarted (conversations are kept in var/). Press Ctrl-C to stop everything.""",
               flush=True)
