@@ -67,7 +67,10 @@ class PartnerReplies(EscalationReplies):
 
     def account(self, account: CustomerAccount) -> Reply:
         who = self.customer(account.customer)
-        if account.outstanding:
+        if account.outstanding and not account.overdue:
+            title = self.p.say("staff.account.title_none_overdue", customer=who,
+                               outstanding=self.money(account.outstanding, account.currency))
+        elif account.outstanding:
             title = self.p.say("staff.account.title", customer=who,
                                outstanding=self.money(account.outstanding, account.currency),
                                overdue=self.money(account.overdue, account.currency))

@@ -14,7 +14,8 @@ from bot.model import model_path
 from bot.seed import seed_demo
 from devservers.teams import bot_env as teams_bot_env
 from tests.conftest import TEST_SECRET, TODAY
-from tests.e2e.slack_stand_in import SLACK_ENV
+from tests.e2e.slack_stand_in import SLACK_ENV, slack_stand_in  # noqa: F401  (a fixture: one stand-in per session)
+from tests.e2e.teams_stand_in import TEAMS_PORT, teams  # noqa: F401  (a fixture: one stand-in per session)
 
 # Overridable so two stacks (say, two worktrees) can run the end-to-end tests at once.
 RASA_PORT = int(os.environ.get("E2E_RASA_PORT", "5205"))
@@ -22,7 +23,6 @@ ACTION_PORT = int(os.environ.get("E2E_ACTION_PORT", "5255"))
 VIANET_PORT = int(os.environ.get("E2E_VIANET_PORT", "8865"))
 SITE_PORT = int(os.environ.get("E2E_SITE_PORT", "8180"))  # the demo partner site (the widget's page)
 SITE_ORIGIN = f"http://127.0.0.1:{SITE_PORT}"
-TEAMS_PORT = int(os.environ.get("E2E_TEAMS_PORT", "9067"))  # the Teams stand-in (started by test_teams_channel.py)
 
 
 @pytest.fixture(scope="session")

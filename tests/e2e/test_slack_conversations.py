@@ -10,12 +10,11 @@ import requests
 
 from bot.config import load_settings
 from bot.replies import render
-from tests.e2e.slack_stand_in import (  # noqa: F401  (slack_stand_in is a fixture)
+from tests.e2e.slack_stand_in import (
     all_text,
     click,
     posted,
     say,
-    slack_stand_in,
     wait_for_posts,
 )
 from tests.e2e.test_escalation_loop import wait_for

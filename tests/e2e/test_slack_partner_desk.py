@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import VIANET_PORT
-from tests.e2e.slack_stand_in import all_text, click, posted, say, slack_stand_in, wait_for_posts  # noqa: F401
+from tests.e2e.slack_stand_in import all_text, click, posted, say, wait_for_posts
 from tests.e2e.test_partner_desk_rest import wait_for
 from tests.partner.helpers import PartnerCenterAdmin
 

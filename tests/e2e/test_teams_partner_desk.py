@@ -10,7 +10,7 @@ import pytest
 from bot.integrations.botframework import PAYLOAD_KEY
 from tests.e2e.conftest import VIANET_PORT
 from tests.e2e.test_partner_desk_rest import wait_for
-from tests.e2e.test_teams_channel import LI, MEI, STRANGER, message, replies_to, send, teams  # noqa: F401
+from tests.e2e.teams_stand_in import LI, MEI, STRANGER, message, replies_to, send
 from tests.partner.helpers import PartnerCenterAdmin
 
 pytestmark = pytest.mark.e2e
