@@ -181,21 +181,29 @@ class CustomerAction(Action, ABC):
     @staticmethod
     def _fapiao_news(dispatcher: CollectingDispatcher, session: Session, customer_id: str, tracker: Tracker,
                      settings: Settings) -> None:
-        """A fapiao issued or declined since the customer last wrote: told once, on their next turn."""
-        words = replies_for(tracker, settings)
-        p = words.p
-        partner = partner_name(session, customer_id)
-        for news in fapiao_news.pending_news(session, customer_id):
-            values = dict(type=p.say(f"fapiao.type.{news.fapiao_type}"), number=news.invoice_number,
-                          reference=news.reference, partner=partner)
-            if news.state == "issued":
-                text = p.say("fapiao.news_issued", fapiao_number=news.fapiao_number, day=p.day(news.issued_on),
-                             email=news.email, **values)
-            else:
-                text = p.say("fapiao.news_rejected", reason=p.say(f"fapiao.reason.{news.reject_reason}"), **values)
-            footer = p.say("fapiao.staff_note", note=news.staff_note) if news.staff_note else ""
-            say(dispatcher, words.reply(f"fapiao.news_{news.state}", text, footer=footer))
-            fapiao_news.mark_news_shown(session, customer_id, news.id)
+        """A fapiao issued or declined since the customer last wrote, and not pushed: told once, now."""
+        tell_fapiao_news(dispatcher, session, customer_id, tracker, settings,
+                         fapiao_news.pending_news(session, customer_id))
+
+
+def tell_fapiao_news(dispatcher: CollectingDispatcher, session: Session, customer_id: str, tracker: Tracker,
+                     settings: Settings, items: list) -> None:
+    """Say each fapiao notice (issued: its number, day and where the copy went; declined: why) and
+    mark it shown, so it is told once whichever way it reached the chat."""
+    words = replies_for(tracker, settings)
+    p = words.p
+    partner = partner_name(session, customer_id)
+    for news in items:
+        values = dict(type=p.say(f"fapiao.type.{news.fapiao_type}"), number=news.invoice_number,
+                      reference=news.reference, partner=partner)
+        if news.state == "issued":
+            text = p.say("fapiao.news_issued", fapiao_number=news.fapiao_number, day=p.day(news.issued_on),
+                         email=news.email, **values)
+        else:
+            text = p.say("fapiao.news_rejected", reason=p.say(f"fapiao.reason.{news.reject_reason}"), **values)
+        footer = p.say("fapiao.staff_note", note=news.staff_note) if news.staff_note else ""
+        say(dispatcher, words.reply(f"fapiao.news_{news.state}", text, footer=footer))
+        fapiao_news.mark_news_shown(session, customer_id, news.id)
 
 
 _form_context: ContextVar[Context] = ContextVar("billing_form_context")

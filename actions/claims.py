@@ -77,6 +77,17 @@ def charge_from_message(ctx: Context, invoice_number: str | None) -> str | None:
     return None
 
 
+def opening_message(tracker) -> str:
+    """The message that started the active form ("I'd like to contest the storage line"): a charge
+    it names can only be matched once the invoice is known, a turn or two later."""
+    events = tracker.events or []
+    started = max((i for i, e in enumerate(events) if e.get("event") == "active_loop"
+                   and e.get("name") and e.get("name") == tracker.active_loop_name), default=None)
+    if started is None:
+        return ""
+    return next((e.get("text") or "" for e in reversed(events[:started]) if e.get("event") == "user"), "")
+
+
 def latest_intent(ctx: Context) -> str | None:
     return (ctx.tracker.latest_message.get("intent") or {}).get("name")
 
@@ -182,7 +193,11 @@ class ValidateDisputeForm(CustomerFormValidation):
     async def extract_dispute_charge(self, dispatcher, tracker, domain) -> dict[str, Any]:
         if tracker.get_slot("dispute_charge"):
             return {}
-        charge = charge_from_message(self.ctx, tracker.get_slot("dispute_invoice"))
+        number = tracker.get_slot("dispute_invoice")
+        charge = charge_from_message(self.ctx, number)
+        invoice = invoices.find_invoice(self.ctx.session, self.ctx.customer_id, number) if number and not charge else None
+        if invoice:  # the line named when the dispute began, before anyone knew which invoice
+            charge = mentioned_charge(opening_message(tracker), [line.description for line in invoice.lines])
         return {"dispute_charge": charge} if charge else {}
 
     async def extract_dispute_details(self, dispatcher, tracker, domain) -> dict[str, Any]:

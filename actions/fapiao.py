@@ -7,22 +7,31 @@ checked (python-stdnum for the unified social credit code) and told what is wron
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
-from actions.base import Context, CustomerAction, CustomerFormValidation, say
+from actions.base import Context, CustomerAction, CustomerFormValidation, say, tell_fapiao_news
 from actions.claims import InvoiceQuestion, latest_intent
+from actions.resolution import last_customer
 from bot.billing import invoices
+from bot.config import load_settings
+from bot.db import session_scope
+from bot.fapiao import news as fapiao_news
 from bot.fapiao import requests as fapiao
 from bot.fapiao.checks import check_email, check_tax_id, check_title
 from bot.fapiao.policy import tax_profile
 from bot.fapiao.views import FapiaoDraft, FapiaoRequestView
+from bot.identity import verify_push_token
 from bot.nlp.words import email_typed, fapiao_title, fapiao_type_named, tax_id_typed
 from bot.replies.reply import Item
+
+logger = logging.getLogger(__name__)
 
 FAPIAO_SLOTS = ("fapiao_type", "fapiao_invoice", "fapiao_confirmed", "fapiao_title", "fapiao_tax_id", "fapiao_email")
 # Nothing to ask when the partner takes no requests or the tax facts are missing: the submit
@@ -308,3 +317,30 @@ class ActionResetFapiao(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         return reset_fapiao()
+
+
+class ActionAnnounceFapiaoNews(Action):
+    """Run by the worker's push (EXTERNAL_fapiao_news) into a chat that can receive it: staff issued
+    or declined a fapiao. A signed push token proves the notice is ours and for this conversation,
+    so typing the external intent announces nothing; a notice already shown is not told again."""
+
+    def name(self) -> str:
+        return "action_announce_fapiao_news"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        settings = load_settings()
+        raw_id = next(tracker.get_latest_entity_values("fapiao_notice"), None)
+        if not raw_id or not str(raw_id).isdigit() or not verify_push_token(
+                next(tracker.get_latest_entity_values("push_token"), None), tracker.sender_id,
+                fapiao_news.push_reference(int(raw_id)), settings):
+            logger.warning("ignored fapiao news without a valid push token in %s", tracker.sender_id)
+            return []
+        try:
+            with session_scope(settings.database_url) as session:
+                found = fapiao_news.notice_in_conversation(session, int(raw_id), tracker.sender_id)
+                if found is None or last_customer(tracker) != found[0]:
+                    return []  # told already, or someone else is signed in here now: their next turn
+                tell_fapiao_news(dispatcher, session, found[0], tracker, settings, [found[1]])
+        except SQLAlchemyError:
+            logger.exception("could not announce fapiao notice %s", raw_id)
+        return []

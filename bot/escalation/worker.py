@@ -45,7 +45,9 @@ from bot.escalation.backoff import CircuitBreaker
 from bot.escalation.poller import Poller, PollPass
 from bot.escalation.relay import Relay, RelayPass
 from bot.escalation.views import NotificationView
+from bot.fapiao import news as fapiao_news
 from bot.integrations.partner_center import PartnerCenterClient
+from bot.integrations.rasa_api import push_fapiao_news
 from bot.integrations.vianet import VianetClient
 from bot.partner.apply import ApplyPass, apply_due_changes, log_configuration
 
@@ -85,6 +87,7 @@ class Worker:
         settings: EscalationSettings | None = None,
         vianet_settings: VianetSettings | None = None,
         notify: NotifyHook | None = None,
+        push_fapiao: Callable[[fapiao_news.NoticeToPush], bool] | None = None,
         database_url: str | None = None,
         partner_center_settings: PartnerCenterSettings | None = None,
     ) -> None:
@@ -104,6 +107,7 @@ class Worker:
         self.relay = Relay(self._client, self.settings, self.breaker, database_url=database_url)
         self.poller = Poller(self._client, self.settings, self.breaker, database_url=database_url)
         self._notify = notify
+        self._push_fapiao = push_fapiao
         self._url = database_url
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> WorkerPass:
@@ -114,6 +118,9 @@ class Worker:
         if not should_stop():
             result.pushed, result.push_failed = self.push_notifications(should_stop)
         if not should_stop():
+            pushed, failed = self.push_fapiao_news(should_stop)
+            result.pushed, result.push_failed = result.pushed + pushed, result.push_failed + failed
+        if not should_stop():
             result.subscriptions = apply_due_changes(self._url, self._partner_center_client, self.partner_center,
                                                      should_stop=should_stop)
         if self._events_forgotten_at is None or time.monotonic() - self._events_forgotten_at >= FORGET_EVENTS_EVERY:
@@ -121,6 +128,30 @@ class Worker:
                 deduplication.forget_old(session)
             self._events_forgotten_at = time.monotonic()
         return result
+
+    def push_fapiao_news(self, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, int]:
+        """Fapiao issued or declined by staff: into the customer's open chat, like a resolution."""
+        if self._push_fapiao is None:
+            return 0, 0
+        with session_scope(self._url) as session:
+            due = fapiao_news.notices_to_push(session, self.settings.push_attempts, self.settings.batch_size)
+        pushed = failed = 0
+        for notice in due:
+            if should_stop():
+                break
+            try:
+                delivered = bool(self._push_fapiao(notice))
+            except Exception as exc:  # noqa: BLE001  the news stays pending, shown on the next turn
+                logger.warning("pushing fapiao notice %d failed: %s: %s", notice.id, type(exc).__name__, exc)
+                delivered = False
+            if delivered:
+                pushed += 1  # the announcing action marked it shown
+                continue
+            with session_scope(self._url) as session:
+                fapiao_news.record_push_failure(session, notice.id, backoff_base=self.settings.worker_interval,
+                                                backoff_cap=self.settings.backoff_cap)
+            failed += 1
+        return pushed, failed
 
     def push_notifications(self, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, int]:
         if self._notify is None:
@@ -171,6 +202,8 @@ def run_worker(
     settings = load_escalation_settings()
     if notify is None and settings.notify_hook:
         notify = load_notify_hook(settings.notify_hook)
+    # Where resolutions are pushed into chats, so is fapiao news (the same Rasa API, the same rules).
+    push_fapiao = push_fapiao_news if notify is not None else None
     stop = stop or threading.Event()
     previous_handlers = {}
     if threading.current_thread() is threading.main_thread():
@@ -181,7 +214,7 @@ def run_worker(
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous_handlers[signum] = signal.signal(signum, request_stop)
     try:
-        with Worker(settings=settings, notify=notify, database_url=database_url) as worker:
+        with Worker(settings=settings, notify=notify, push_fapiao=push_fapiao, database_url=database_url) as worker:
             logger.info("escalation worker running (every %g s)", settings.worker_interval)
             while not stop.is_set():
                 try:

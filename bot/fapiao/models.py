@@ -142,7 +142,8 @@ class FapiaoEvent(Base):
 
 
 class FapiaoNotice(Base):
-    """News for the customer about a request (issued or rejected), shown on their next turn."""
+    """News for the customer about a request (issued or rejected): pushed into their open chat, or
+    shown on their next turn."""
 
     __tablename__ = "fapiao_notices"
 
@@ -153,3 +154,7 @@ class FapiaoNotice(Base):
     kind = Column(String(16), nullable=False)  # the state it reports: issued | rejected
     created_at = Column(DateTime, nullable=False, default=utcnow)
     shown_at = Column(DateTime, nullable=True)
+    # Pushed by the worker into an open chat that can receive it (the widget, Slack, Teams); tried a
+    # few times with backoff, else shown on the customer's next turn.
+    push_attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    next_push_at = Column(DateTime, nullable=True)

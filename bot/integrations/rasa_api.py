@@ -65,6 +65,7 @@ class RasaApiClient:
 
 
 RESOLVED_INTENT = "EXTERNAL_escalation_resolved"
+FAPIAO_NEWS_INTENT = "EXTERNAL_fapiao_news"
 # Channels that answer a request and cannot push a message later: news for a conversation on
 # one of these is shown on the customer's next signed-in turn instead (actions.base).
 REQUEST_RESPONSE_CHANNELS = {"rest", "cmdline", ""}
@@ -92,3 +93,29 @@ def push_resolution(notification) -> bool:
         logger.warning("could not push the resolution of %s: %s", notification.reference, exc)
         return False
     return True
+
+
+def push_fapiao_news(notice) -> bool:
+    """Tell the conversation a fapiao request came from that staff issued or declined it (a
+    `bot.fapiao.news.NoticeToPush`). False leaves it pending: tried again, and in any case shown on
+    the customer's next turn there. True once the conversation announced it (and marked it shown)."""
+    from bot.config import load_settings
+    from bot.fapiao.news import push_reference
+    from bot.identity import issue_push_token
+
+    settings = load_settings()
+    if not settings.rasa_api_token:
+        return False
+    client = RasaApiClient(settings.rasa_url, settings.rasa_api_token)
+    reference = push_reference(notice.id)
+    try:
+        channel, active_form = client.conversation_state(notice.conversation_id)
+        if channel in REQUEST_RESPONSE_CHANNELS or active_form:
+            return False
+        said = client.trigger_intent(notice.conversation_id, FAPIAO_NEWS_INTENT, {
+            "fapiao_notice": str(notice.id),
+            "push_token": issue_push_token(notice.conversation_id, reference, settings)})
+    except RasaApiError as exc:
+        logger.warning("could not push fapiao notice %d: %s", notice.id, exc)
+        return False
+    return bool(said)

@@ -247,3 +247,21 @@ async def test_switching_claims_carries_only_the_invoice(token_for):
     slots = {e["name"]: e["value"] for e in events}
     assert slots["refund_invoice"] == "G000300001" and slots["dispute_charge"] is None
     assert texts(messages) == "OK, let's make it a refund request instead."
+
+
+async def test_a_charge_named_when_the_dispute_began_is_prefilled_once_the_invoice_is_known(token_for):
+    from rasa_sdk import Tracker
+
+    opening = "I'd like to contest the storage line"
+    answer = make_tracker("G000100002", intent="inform", entities=[entity("invoice_number", "G000100002")],
+                          token=token_for("C-1001"), slots={"requested_slot": "dispute_invoice"})
+    state = answer.current_state()
+    state["events"] = [{"event": "user", "text": opening, "parse_data": {"intent": {"name": "dispute_charge"}}},
+                       {"event": "active_loop", "name": "dispute_form"},
+                       {"event": "bot", "text": "Which invoice is it about?"}, *state["events"]]
+    state["active_loop"] = {"name": "dispute_form"}
+    _, slots = await validate(ValidateDisputeForm(), Tracker.from_dict(state))
+    assert slots["dispute_invoice"] == "G000100002" and slots["dispute_charge"] == "Storage"
+    # Without the opening words, the charge is still asked.
+    _, asked = await validate(ValidateDisputeForm(), answer)
+    assert "dispute_charge" not in asked

@@ -168,3 +168,11 @@ def test_switching_from_a_refund_to_a_dispute(chat):
     assert "Which invoice is the refund for?" in text_of(chat("can I get a refund?", token=token))
     switched = text_of(chat("no wait, I want to dispute a charge on G000400001", token=token))
     assert "let's make it a dispute instead" in switched and "Which charge on G000400001" in switched, switched
+
+
+def test_a_charge_named_when_the_dispute_began_is_not_asked_again(chat):
+    token = issue_token("C-1001")
+    asked = text_of(chat("I'd like to contest the storage line", token=token))
+    assert "G000100002" in asked  # which invoice: Contoso's are offered
+    after = text_of(chat("G000100002", token=token))
+    assert "Which charge" not in after and "Storage" in after
