@@ -12,5 +12,6 @@
   actions.partner_desk  overdue customers, a customer's account, what the partner owes 21Vianet,
                      the audit log, suspending and reactivating subscriptions
   actions.partner    staff reporting a customer's problem to 21Vianet
+  actions.partner_fapiao  staff: fapiao requests waiting, marking one issued
   (every sentence comes from the reply layer, bot/replies)
 """

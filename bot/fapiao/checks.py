@@ -126,3 +126,23 @@ def check_fapiao_number(text: str | None, form: str, issued_on: date | None = No
     if form == "digital" and issued_on is not None and number[:2] != f"{issued_on.year % 100:02d}":
         return None, NUMBER_YEAR_MISMATCH
     return number, None
+
+
+_REFERENCE_IN_TEXT = re.compile(r"(?<![A-Z0-9])F\s*P[\s_-]*([A-Z0-9]{6})(?![A-Z0-9])")
+_NUMBER_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])(\d[\d -]{6,40}\d)(?![A-Za-z0-9])")  # digits, maybe grouped
+
+
+def reference_in(text: str | None) -> str | None:
+    """The fapiao request a staff member names: "issue fp-7k3m9q ...", "FP 7K3M9Q 已开票"."""
+    found = _REFERENCE_IN_TEXT.search(_nfkc(text).upper())
+    return f"FP-{found.group(1)}" if found else None
+
+
+def number_in(text: str | None) -> str | None:
+    """The fapiao number in a staff member's message: 20 digits (数电票) or 8 (paper), perhaps
+    written in groups ("2631 1000 0000 1234 5678"); never digits glued to a reference."""
+    for found in _NUMBER_IN_TEXT.finditer(_nfkc(text)):
+        digits = re.sub(r"[ -]", "", found.group(1))
+        if len(digits) in (8, 20):
+            return digits
+    return None

@@ -23,6 +23,7 @@ REACTIVATE_REQUESTED = "subscription_reactivate_requested"
 SUSPENDED = "subscription_suspended"
 REACTIVATED = "subscription_reactivated"
 ESCALATION_FILED = "escalation_filed"
+FAPIAO_ISSUED = "fapiao_issued"
 SYSTEM = "system"  # the worker, applying what staff asked for
 
 

@@ -151,3 +151,29 @@ async def test_a_customers_question_from_staff_is_answered_for_their_customers(d
     assert "1 customer is overdue" in texts(messages)
     messages, _ = await run_action(ActionShowBalance(), staff("balance of tailspin", intent="ask_balance"))
     assert "Tailspin Toys (C-1004): CNY 7,800.00 outstanding" in texts(messages)
+
+
+async def test_staff_see_the_fapiao_queue_and_mark_one_issued_from_chat(db_url):
+    from actions.partner_fapiao import ActionPartnerFapiaoIssue, ActionPartnerFapiaoQueue
+    from tests.fapiao.helpers import file
+
+    reference = file(conversation_id="widget-c-x").request.reference
+    queue, _ = await run_action(ActionPartnerFapiaoQueue(), staff("fapiao queue?", intent="partner_fapiao_queue"))
+    assert "1 fapiao request is waiting:" in texts(queue)
+    assert f"{reference}: Contoso Ltd (C-1001), ordinary VAT fapiao for G000100001 (CNY 8,240.00)" in texts(queue)
+    refused, _ = await run_action(ActionPartnerFapiaoIssue(), staff(
+        f"issue {reference} 26311000000012345678", who=LI_TEAMS, intent="partner_fapiao_issue"))
+    assert "read-only" in texts(refused)
+    wrong, _ = await run_action(ActionPartnerFapiaoIssue(), staff(
+        f"issue {reference} 25311000000012345678", intent="partner_fapiao_issue"))
+    assert "starts with 26" in texts(wrong)
+    done, _ = await run_action(ActionPartnerFapiaoIssue(), staff(
+        f"issue {reference.lower()} 2631 1000 0000 1234 5678", intent="partner_fapiao_issue"))
+    assert f"Marked {reference} issued: fapiao 26311000000012345678, November 25, 2026." in texts(done)
+    log, _ = await run_action(ActionPartnerAudit(), staff("audit log", intent="partner_audit"))
+    assert f"Mei Chen marked Contoso Ltd's fapiao request issued ({reference})" in texts(log)
+    empty, _ = await run_action(ActionPartnerFapiaoQueue(), staff("fapiao queue?", intent="partner_fapiao_queue"))
+    assert "No fapiao requests are waiting." in texts(empty)
+    missing, _ = await run_action(ActionPartnerFapiaoIssue(), staff(
+        "issue FP-ZZZZZZ 26311000000012345678", intent="partner_fapiao_issue"))
+    assert "can't find FP-ZZZZZZ" in texts(missing)

@@ -102,3 +102,16 @@ def test_a_paper_fapiao_number_has_8_digits():
     assert check_fapiao_number("01234567", "paper") == ("01234567", None)
     assert check_fapiao_number(NUMBER_2026, "paper") == (None, "wrong_length")
     assert check_fapiao_number("٠١٢٣٤٥٦٧", "paper") == (None, "not_digits")  # Arabic-Indic digits are not ASCII
+
+
+@pytest.mark.parametrize("typed, reference, number", [
+    ("issue FP-7SW4X2 25311000000012345678", "FP-7SW4X2", "25311000000012345678"),  # a digit ends the reference
+    ("FP 7K3M9Q 已开票，发票号 2631 1000 0000 1234 5678", "FP-7K3M9Q", "26311000000012345678"),
+    ("ＦＰ－Ｋ８Ｊ７Ｈ６ 纸质发票已开，号码１２３４５６７８", "FP-K8J7H6", "12345678"),
+    ("fp-h7k2mn done, no. 1234", "FP-H7K2MN", None),
+    ("issue it", None, None),
+])
+def test_staff_name_a_request_and_its_fapiao_number_in_one_message(typed, reference, number):
+    from bot.fapiao.checks import number_in, reference_in
+
+    assert (reference_in(typed), number_in(typed)) == (reference, number)
