@@ -27,6 +27,9 @@ from bot.replies.partner import utc_midnight
 CHANGE_SLOTS = ("staff_customer", "staff_change", "staff_change_reason", "staff_change_confirmed")
 BLOCKING = (ALREADY, IN_PROGRESS, NO_SUBSCRIPTION)
 NO_REASON = "-"  # the reason slot of a change that will not happen: nothing left to ask
+# The reason slot when the collections policy itself calls for the change: worded from the facts
+# when shown and recorded, and checked again at the confirmation (the customer may have paid).
+POLICY_REASON = "(policy)"
 TARGET_OF_INTENT = {"partner_suspend_subscription": SUSPENDED, "partner_reactivate_subscription": ACTIVE}
 
 
@@ -134,7 +137,7 @@ def _plan_events(ctx: StaffContext, customer: CustomerRef, target: str) -> list[
     if plan.obstacle in BLOCKING:
         return [SlotSet("staff_change_reason", NO_REASON), SlotSet("staff_change_confirmed", False)]
     if plan.obstacle is None:
-        return [SlotSet("staff_change_reason", ctx.replies.default_reason(plan))]
+        return [SlotSet("staff_change_reason", POLICY_REASON)]
     return []
 
 
@@ -232,7 +235,9 @@ class ActionAskStaffChangeConfirmed(StaffAction):
     def answer(self, dispatcher: CollectingDispatcher, ctx: StaffContext) -> list[dict[str, Any]]:
         plan = _plan_in_form(ctx)
         if plan is not None:
-            say(dispatcher, ctx.replies.confirm_change(plan, ctx.tracker.get_slot("staff_change_reason") or ""))
+            reason = ctx.tracker.get_slot("staff_change_reason") or ""
+            say(dispatcher, ctx.replies.confirm_change(plan, ctx.replies.default_reason(plan)
+                                                       if reason == POLICY_REASON else reason))
         return []
 
 
@@ -261,10 +266,14 @@ class ActionSubmitSubscriptionChange(StaffAction):
         if tracker.get_slot("staff_change_confirmed") is not True or not reason or reason == NO_REASON:
             dispatcher.utter_message(response="utter_staff.change.not_done")
             return reset
-        if plan.obstacle == NEEDS_REASON and reason == ctx.replies.default_reason(plan):
-            dispatcher.utter_message(response="utter_staff.change.not_done")  # the policy changed meanwhile
-            return reset
+        if reason == POLICY_REASON:
+            if plan.obstacle == NEEDS_REASON:  # paid (or fell overdue) while staff were deciding
+                say(dispatcher, ctx.replies.reply("staff.change.policy_changed", ctx.replies.p.say(
+                    "staff.change.policy_changed", customer=ctx.replies.customer(plan.customer))))
+                return reset
+            reason = ctx.replies.default_reason(plan)
         change = request_change(ctx.session, plan, partner_id=ctx.partner_id, staff_name=ctx.caller.staff_name,
                                 staff_id=ctx.caller.staff_id, reason=reason)
-        say(dispatcher, ctx.replies.change_recorded(plan, change, has_upstream(load_partner_center_settings())))
+        upstream = has_upstream(load_partner_center_settings()) and plan.in_partner_center  # else done by hand
+        say(dispatcher, ctx.replies.change_recorded(plan, change, upstream))
         return reset

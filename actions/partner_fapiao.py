@@ -51,6 +51,7 @@ class ActionPartnerFapiaoIssue(StaffAction):
             say(dispatcher, r.reply("staff.fapiao.which", p.say("staff.fapiao.which")))
             return []
         today = ctx.settings.today()
+        before = fapiao_staff.request_for_partner(ctx.session, reference, ctx.partner_id)
         try:
             issued = fapiao_staff.issue_request(ctx.session, reference, ctx.partner_id, number=number,
                                                 staff_name=ctx.caller.staff_name, today=today)
@@ -63,9 +64,10 @@ class ActionPartnerFapiaoIssue(StaffAction):
         if issued is None:
             say(dispatcher, r.reply("staff.fapiao.not_found", p.say("staff.fapiao.not_found", reference=reference)))
             return []
-        audit.record(ctx.session, ctx.partner_id, actor=ctx.caller.staff_name, actor_id=ctx.caller.staff_id,
-                     action=audit.FAPIAO_ISSUED, customer_id=issued.customer_id, subject=issued.reference,
-                     reference=issued.reference, fapiao_number=issued.fapiao_number)
+        if before is None or before.state != issued.state:  # a resent command changes and records nothing
+            audit.record(ctx.session, ctx.partner_id, actor=ctx.caller.staff_name, actor_id=ctx.caller.staff_id,
+                         action=audit.FAPIAO_ISSUED, customer_id=issued.customer_id, subject=issued.reference,
+                         reference=issued.reference, fapiao_number=issued.fapiao_number)
         name = customer_name(ctx.session, issued.customer_id) or issued.customer_id
         say(dispatcher, r.reply("staff.fapiao.issued", p.say(
             "staff.fapiao.issued", reference=issued.reference, fapiao_number=issued.fapiao_number,

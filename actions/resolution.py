@@ -18,6 +18,7 @@ from bot.db import session_scope
 from bot.escalation import records
 from bot.caller import Caller
 from bot.identity import verify_push_token
+from bot.integrations.rasa_api import REQUEST_RESPONSE_CHANNELS
 from bot.nlp.words import says_not_solved
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ class ActionAnnounceResolution(Action):
         except SQLAlchemyError:
             logger.exception("could not announce the resolution of %s", reference)
             return nothing
-        if notice is None or notice.shown_at is not None or notice.acknowledged is not None:
+        if notice is None or notice.shown_at is not None or notice.delivered_at is not None \
+                or notice.acknowledged is not None:
             return nothing  # unknown, or already told (a retried push)
         if notice.params.get("kind") != "partner_report" and last_customer(tracker) != notice.customer_id:
             return nothing  # someone else is signed in here now: it waits for the customer's own turn
@@ -71,6 +73,10 @@ class ActionAnnounceResolution(Action):
         if notice.params.get("kind") == "partner_report":
             # Staff reported it for a customer: they close the loop with the customer themselves.
             say(dispatcher, words.news(notice, note, for_staff=True))
+            if tracker.get_latest_input_channel() not in REQUEST_RESPONSE_CHANNELS:
+                # A push (Slack, Teams): the worker records it delivered once the post succeeded;
+                # marked here, a failed post would be lost, since its retry would find it shown.
+                return nothing
             try:  # staff on REST see it on their next turn: once shown here, it is not shown again
                 with session_scope(settings.database_url) as session:
                     records.mark_shown(session, notice.customer_id, notice.id)

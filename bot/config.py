@@ -368,7 +368,8 @@ class SlackSettings:
     api_url: str  # the Web API base; a local stand-in in tests and the demo
     replay_window_seconds: int
     timeout_seconds: float
-    stand_in_port: int = 8766  # the local Slack stand-in the run command starts when no SLACK_API_URL is set
+    stand_in_port: int = 8766  # the local Slack stand-in the run command starts when no Slack is configured
+    configured: bool = False  # a real Slack app: its signing secret, bot token or Web API URL is set
 
     def __repr__(self) -> str:
         return (f"SlackSettings(api_url={self.api_url!r}, signing_secret=<{'set' if self.signing_secret else 'unset'}>,"
@@ -384,6 +385,8 @@ def load_slack_settings() -> SlackSettings:
         replay_window_seconds=_positive_int("SLACK_REPLAY_WINDOW_SECONDS", 300),
         timeout_seconds=_vianet_seconds("SLACK_TIMEOUT_SECONDS", 10.0),
         stand_in_port=_positive_int("BOT_SLACK_PORT", 8766),
+        configured=any(env.get(name, "").strip() for name in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
+                                                               "SLACK_API_URL")),
     )
 
 

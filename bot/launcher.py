@@ -120,14 +120,14 @@ class Stack:
         their APIs and points the channels at them, so staff can be played from a terminal. The Slack
         signing secret is made per run and kept owner-only in var/slack/ for `devservers.slack say`."""
         slack, teams = load_slack_settings(), load_botframework_settings()
-        self.local_slack = "SLACK_API_URL" not in self.env and not os.environ.get("SLACK_API_URL", "").strip()
+        # A real Slack app (any of its settings given) is never replaced by the stand-in.
+        self.local_slack = not slack.configured and not any(name in self.env for name in (
+            "SLACK_API_URL", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"))
         if self.local_slack:
             self.slack_port = slack.stand_in_port
             self.env = {**self.env, "SLACK_API_URL": f"http://127.0.0.1:{self.slack_port}/api",
-                        "SLACK_SIGNING_SECRET": self.env.get("SLACK_SIGNING_SECRET") or slack.signing_secret
-                        or secrets.token_hex(32),
-                        "SLACK_BOT_TOKEN": self.env.get("SLACK_BOT_TOKEN") or slack.bot_token
-                        or f"xoxb-local-{secrets.token_hex(12)}"}
+                        "SLACK_SIGNING_SECRET": secrets.token_hex(32),
+                        "SLACK_BOT_TOKEN": f"xoxb-local-{secrets.token_hex(12)}"}
         self.local_teams = "BOTFRAMEWORK_APP_ID" not in self.env and teams.app_id is None
         if self.local_teams:
             from devservers.teams import bot_env

@@ -23,6 +23,10 @@ SENDER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 # or fake a message from the escalation worker.
 RESERVED_INTENTS = frozenset({"restart", "session_start", "back", "nlu_fallback"})
 RESERVED_INTENT_PREFIX = "external_"
+# Conversation ids other channels derive from a verified identity ("slack:T0LAKESHORE:U0MEICHEN",
+# "teams:<tenant>:<user>", "widget-c-...", "widget-anon-..."): a client naming one over REST could
+# write into that conversation, or bind it to itself before its owner first speaks.
+RESERVED_SENDER_PREFIXES = ("slack:", "teams:", "widget-")
 _COMMAND = re.compile(r"\s*/+\s*([^\s{@/]*)")
 _KEEP_CONTROLS = {"\n", "\t"}
 
@@ -71,6 +75,15 @@ def check_sender_id(value: object) -> str:
         raise Rejected(400, "invalid_sender", "'sender' must be 1-128 characters: letters, digits and . _ : @ - "
                                               "(starting with a letter or digit).")
     return value
+
+
+def check_rest_sender_id(value: object) -> str:
+    """A REST client's conversation id: well formed, and not one another channel derives."""
+    sender = check_sender_id(value)
+    if sender.lower().startswith(RESERVED_SENDER_PREFIXES):
+        raise Rejected(400, "reserved_sender", "'sender' must not start with slack:, teams: or widget-: those "
+                                               "conversations belong to other channels.")
+    return sender
 
 
 # Markup pasted from a web page or an e-mail: read as the words in it, never echoed back as markup.
@@ -184,7 +197,7 @@ def parse_json_body(body: bytes, limits: ChannelSettings) -> dict[str, Any]:
 def inbound_from_rest(body: bytes, limits: ChannelSettings) -> Inbound:
     """Check a REST request body: {"sender": ..., "message": ..., "metadata": {...}}."""
     parsed = parse_json_body(body, limits)
-    sender_id = check_sender_id(parsed.get("sender"))
+    sender_id = check_rest_sender_id(parsed.get("sender"))
     cleaned = clean_text(parsed.get("message"), limits)
     return Inbound(sender_id, cleaned.text, check_metadata(parsed.get("metadata"), limits), cleaned.too_long,
                    cleaned.cut, cleaned.questions_only)

@@ -164,8 +164,8 @@ def turn_from_event(envelope: dict[str, Any]) -> SlackTurn | None:
     kind, user, channel, ts = event.get("type"), event.get("user"), event.get("channel"), event.get("ts")
     if user in bots:
         return None
-    if kind == "app_mention":
-        kind = "mention"
+    if kind == "app_mention" and event.get("channel_type") != "im" and not str(channel).startswith("D"):
+        kind = "mention"  # in a DM, the same words also come as a `message` event: that one is the turn
     elif kind != "message" or event.get("channel_type") != "im":
         return None  # a channel message without a mention is not for us (its mention comes as app_mention)
     team = event.get("user_team") or event.get("team") or envelope.get("team_id")
@@ -337,6 +337,8 @@ class SlackInput(InputChannel):
 
     async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         body = request.body or b""
+        if len(body) > load_channel_settings().max_request_bytes:  # before hashing it
+            return response.json({"ok": False, "error": "request_too_large"}, status=413)
         problem = signature_problem(self.settings.signing_secret, request.headers.get(TIMESTAMP_HEADER),
                                     request.headers.get(SIGNATURE_HEADER), body, time.time(),
                                     self.settings.replay_window_seconds)

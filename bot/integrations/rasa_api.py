@@ -112,10 +112,21 @@ def push_fapiao_news(notice) -> bool:
         channel, active_form = client.conversation_state(notice.conversation_id)
         if channel in REQUEST_RESPONSE_CHANNELS or active_form:
             return False
-        said = client.trigger_intent(notice.conversation_id, FAPIAO_NEWS_INTENT, {
+        client.trigger_intent(notice.conversation_id, FAPIAO_NEWS_INTENT, {
             "fapiao_notice": str(notice.id),
             "push_token": issue_push_token(notice.conversation_id, reference, settings)})
     except RasaApiError as exc:
         logger.warning("could not push fapiao notice %d: %s", notice.id, exc)
         return False
-    return bool(said)
+    # Rasa answers a push through the widget, Slack or Teams without the messages it sent; the
+    # announcing action marks the notice shown when it told it (not when someone else is signed in).
+    return _fapiao_notice_shown(settings.database_url, notice.id)
+
+
+def _fapiao_notice_shown(database_url: str, notice_id: int) -> bool:
+    from bot.db import session_scope
+    from bot.fapiao.models import FapiaoNotice
+
+    with session_scope(database_url) as session:
+        notice = session.get(FapiaoNotice, notice_id)
+        return notice is not None and notice.shown_at is not None

@@ -24,6 +24,7 @@ from bot.db.unique import insert_or_winner
 from bot.partner import audit
 from bot.partner.collections import SubscriptionState, subscriptions
 from bot.partner.customers import CustomerRef
+from bot.db.models import Customer, Subscription
 from bot.partner.models import SubscriptionChange
 
 SUSPENDED, ACTIVE = "suspended", "active"
@@ -48,6 +49,7 @@ class ChangePlan:
     overdue: tuple[InvoiceView, ...]
     pending_reference: str | None  # a change for this subscription not yet applied
     obstacle: str | None  # None, or one of the codes above
+    in_partner_center: bool = False  # the customer and subscription have Partner Center ids to apply it to
 
     @property
     def overdue_total(self) -> Decimal:
@@ -89,7 +91,10 @@ def plan_change(session: Session, customer: CustomerRef, target: str, today: dat
         obstacle = NEEDS_REASON
     else:
         obstacle = None
-    return ChangePlan(customer, target, subscription, overdue, pending, obstacle)
+    tenant = session.scalar(select(Customer.tenant_id).where(Customer.id == customer.customer_id))
+    upstream_id = session.scalar(select(Subscription.upstream_id).where(Subscription.id == subscription.id)) \
+        if subscription else None
+    return ChangePlan(customer, target, subscription, overdue, pending, obstacle, bool(tenant and upstream_id))
 
 
 def _new_reference() -> str:

@@ -177,3 +177,26 @@ async def test_staff_see_the_fapiao_queue_and_mark_one_issued_from_chat(db_url):
     missing, _ = await run_action(ActionPartnerFapiaoIssue(), staff(
         "issue FP-ZZZZZZ 26311000000012345678", intent="partner_fapiao_issue"))
     assert "can't find FP-ZZZZZZ" in texts(missing)
+
+
+async def test_a_suspension_the_policy_called_for_is_checked_again_at_the_confirmation(db_url):
+    from datetime import date
+
+    from sqlalchemy import select, update
+
+    from bot.db import session_scope
+    from bot.db.models import Invoice, Payment, Subscription
+
+    with session_scope() as session:  # Fabrikam active again, still overdue: the policy calls for a suspension
+        session.execute(update(Subscription).where(Subscription.customer_id == "C-1002").values(status="active"))
+    _, events = await run_action(ActionStartSubscriptionChange(), staff("suspend fabrikam",
+                                                                        intent="partner_suspend_subscription"))
+    form = {**{k: v for k, v in slots_of(events).items() if v is not None}, "staff_change_confirmed": True}
+    assert form["staff_change_reason"] == "(policy)"
+    with session_scope() as session:  # ...and then Fabrikam pays everything before the click
+        for invoice in session.scalars(select(Invoice).where(Invoice.customer_id == "C-1002")):
+            session.add(Payment(invoice_id=invoice.id, paid_on=date(2026, 11, 25), amount=invoice.total,
+                                method="bank_transfer", reference=f"BT-{invoice.number}"))
+            invoice.status = "paid"
+    done, _ = await run_action(ActionSubmitSubscriptionChange(), staff("yes", intent="affirm", slots=form))
+    assert "Nothing changed" in texts(done) and "SC-" not in texts(done)

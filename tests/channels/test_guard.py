@@ -150,3 +150,14 @@ def test_metadata_nested_far_past_the_limit_within_the_size_cap_is_a_400():
         check_metadata(deep, LIMITS)
     assert caught.value.code == "metadata_too_deep"
     assert check_metadata({"a": [1, {"b": [2]}]}, LIMITS) == {"a": [1, {"b": [2]}]}
+
+
+@pytest.mark.parametrize("sender", ["slack:T0LAKESHORE:U0MEICHEN", "teams:7d3c0c2e:a1a1a1a1", "widget-c-0123abcd",
+                                    "Widget-anon-xyz"])
+def test_a_rest_client_cannot_name_another_channels_conversation(sender):
+    from bot.channels.guard import check_rest_sender_id
+
+    assert check_sender_id(sender) == sender  # well formed: the platform's own channel uses it
+    with pytest.raises(Rejected) as refused:
+        check_rest_sender_id(sender)
+    assert (refused.value.status, refused.value.code) == (400, "reserved_sender")
