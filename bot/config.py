@@ -440,10 +440,15 @@ def load_botframework_settings() -> BotFrameworkSettings:
     cloud = _choice("BOTFRAMEWORK_CLOUD", env.get("BOTFRAMEWORK_CLOUD", "").strip() or "global", BOTFRAMEWORK_CLOUDS)
     preset = _BOTFRAMEWORK_PRESETS[cloud]
     tenant = env.get("BOTFRAMEWORK_TENANT_ID", "").strip() or None
+    app_id = env.get("BOTFRAMEWORK_APP_ID", "").strip() or None
+    if app_id and not tenant:
+        # Single-tenant bots are the default (and what Azure creates now): without the tenant the
+        # channel could not refuse activities from other organisations.
+        raise ConfigError("BOTFRAMEWORK_TENANT_ID must be set when BOTFRAMEWORK_APP_ID is set (single-tenant bot)")
     token_url = _url_or_none("BOTFRAMEWORK_TOKEN_URL") or preset["token_url"].replace("<tenant>", tenant or "botframework.com")
     return BotFrameworkSettings(
         cloud=cloud,
-        app_id=env.get("BOTFRAMEWORK_APP_ID", "").strip() or None,
+        app_id=app_id,
         app_password=env.get("BOTFRAMEWORK_APP_PASSWORD", "").strip() or None,
         tenant_id=tenant,
         openid_url=_url_or_none("BOTFRAMEWORK_OPENID_URL") or preset["openid_url"],

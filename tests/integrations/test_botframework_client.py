@@ -332,3 +332,12 @@ def test_text_items_become_text_blocks_and_buttons_alone_keep_the_whole_text():
         {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]})
     assert confirm["text"] == "Shall I file it?"
     assert [a["data"]["payload"] for a in confirm["attachments"][0]["content"]["actions"]] == ["/affirm", "/deny"]
+
+
+def test_an_app_id_without_its_tenant_is_a_configuration_error(monkeypatch):
+    from bot.config import ConfigError
+
+    monkeypatch.setenv("BOTFRAMEWORK_APP_ID", "6b7f2c1e-0000-4000-8000-00000000b0b0")
+    monkeypatch.delenv("BOTFRAMEWORK_TENANT_ID", raising=False)
+    with pytest.raises(ConfigError):
+        load_botframework_settings()
