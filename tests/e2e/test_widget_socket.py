@@ -273,20 +273,20 @@ async def test_the_invoice_pdf_link_serves_its_owner_and_refuses_foreign_forged_
 
 
 async def test_a_fapiao_issued_by_staff_arrives_live_in_the_open_widget(stack, widgets):
-    """Contoso's fapiao request comes from its widget conversation; staff issue it; the worker's
+    """Northwind's fapiao request comes from its widget conversation; staff issue it; the worker's
     push reaches the open socket unasked, once."""
     from bot.channels.widget import customer_conversation_id
     from bot.db import session_scope
     from bot.fapiao import requests as fapiao_requests, staff as fapiao_staff
 
-    contoso = widgets(issue_token("C-1001"))
-    await contoso.start()
-    assert "CNY 9,615.50" in await contoso.ask("what is my balance?")
-    conversation = customer_conversation_id("customer:C-1001", TEST_SECRET)
+    northwind = widgets(issue_token("C-1003"))
+    await northwind.start()
+    assert "CNY" in await northwind.ask("what is my balance?")
+    conversation = customer_conversation_id("customer:C-1003", TEST_SECRET)
 
     def file_and_issue() -> str:
         with session_scope(stack.env["BOT_DATABASE_URL"]) as session:
-            filed = fapiao_requests.file_request(session, "C-1001", invoice_number="G000100001",
+            filed = fapiao_requests.file_request(session, "C-1003", invoice_number="G000300001",
                                                  fapiao_type="ordinary", today=date(2026, 11, 25),
                                                  conversation_id=conversation)
             reference = filed.request.reference
@@ -296,6 +296,6 @@ async def test_a_fapiao_issued_by_staff_arrives_live_in_the_open_widget(stack, w
         return reference
 
     reference = await asyncio.to_thread(file_and_issue)
-    news = text_of(await contoso.replies(quiet=2, timeout=60))  # nothing was sent: it is pushed
+    news = text_of(await northwind.replies(quiet=2, timeout=60))  # nothing was sent: it is pushed
     assert reference in news and "26311000000099887766" in news
-    assert reference not in await contoso.ask("what is my balance?")  # told once
+    assert reference not in await northwind.ask("what is my balance?")  # told once
