@@ -49,7 +49,7 @@ from bot.channels.guard import Rejected, check_sender_id, clean_text, neutralise
 from bot.channels.rest import CUT, NOT_YOURS, QUESTIONS_READ, TOO_LONG, UNAVAILABLE, ReplyCollector, _clip
 from bot.config import ConfigError, load_botframework_settings, load_channel_settings, load_settings
 from bot.conversations.addresses import address_of, remember
-from bot.conversations.ownership import claim
+from bot.conversations.ownership import may_speak
 from bot.db import session_scope
 from bot.integrations.botframework import (
     TeamsAddress,
@@ -125,9 +125,8 @@ def _first_delivery(database_url: str, event_id: str) -> bool:
 
 def _claim_and_remember(database_url: str, sender: str, caller: Caller, activity: dict[str, Any],
                         tenant: str) -> bool:
-    principal, binds = caller.claimant
     with session_scope(database_url) as session:
-        if not claim(session, sender, principal, bind=binds):
+        if not may_speak(session, sender, caller):
             return False
         previous = address_of(session, sender)
         remember(session, sender, PLATFORM, address_values(activity, tenant, previous.values if previous else None))

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.caller import CALLER_KEY, CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, Caller, resolve_caller
 from bot.channels.guard import Inbound, Rejected, inbound_from_rest, neutralise_commands
 from bot.config import ConfigError, load_channel_settings, load_settings
-from bot.conversations.ownership import claim
+from bot.conversations.ownership import may_speak
 from bot.db import session_scope
 from bot.escalation import records
 from bot.identity import issue_push_token
@@ -63,9 +63,8 @@ def _client_metadata(metadata: dict[str, Any], caller: Caller, detected: str | N
 
 
 def _may_speak(database_url: str, conversation_id: str, caller: Caller) -> bool:
-    principal, binds = caller.claimant
     with session_scope(database_url) as session:
-        return claim(session, conversation_id, principal, bind=binds)
+        return may_speak(session, conversation_id, caller)
 
 
 def _staff_news(database_url: str, conversation_id: str, partner_id: str) -> list[str]:

@@ -64,7 +64,7 @@ from bot.channels.deduplication import first_delivery
 from bot.channels.guard import Rejected, clean_text, neutralise_commands
 from bot.config import ConfigError, SlackSettings, load_channel_settings, load_settings, load_slack_settings
 from bot.conversations.addresses import address_of, remember
-from bot.conversations.ownership import claim
+from bot.conversations.ownership import may_speak
 from bot.db import session_scope
 from bot.integrations.slack import SlackApiError, SlackClient
 from bot.integrations.slack_blocks import slack_message
@@ -223,10 +223,12 @@ def _first_delivery(database_url: str, delivery_id: str) -> bool:
 
 
 def _remember_and_claim(database_url: str, turn: SlackTurn, caller: Caller) -> bool:
+    """One transaction: the conversation's owner speaks, and only then is its address updated."""
     with session_scope(database_url) as session:
+        if not may_speak(session, turn.conversation_id, caller):
+            return False
         remember(session, turn.conversation_id, PLATFORM, turn.address())
-    with session_scope(database_url) as session:
-        return claim(session, turn.conversation_id, caller.principal, bind=True)
+        return True
 
 
 def _stored_user(database_url: str, conversation_id: str) -> str | None:

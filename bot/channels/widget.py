@@ -56,7 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.caller import CALLER_KEY, CUSTOMER_TOKEN_KEY, Caller, resolve_caller
 from bot.channels.guard import Rejected, clean_text, neutralise_commands
 from bot.config import WIDGET_LOCALES, ConfigError, load_channel_settings, load_settings, load_widget_settings
-from bot.conversations.ownership import claim
+from bot.conversations.ownership import may_speak
 from bot.db import session_scope
 from bot.documents.invoice_pdf import invoice_pdf
 from bot.documents.links import PDF_PATH, pdf_link_target, sign_pdf_link
@@ -237,9 +237,8 @@ def _refusal(code: str, message: str) -> ConnectionRefusedError:
 
 
 def _may_speak(database_url: str, conversation_id: str, caller: Caller) -> bool:
-    principal, binds = caller.claimant
     with session_scope(database_url) as session:
-        return claim(session, conversation_id, principal, bind=binds)
+        return may_speak(session, conversation_id, caller)
 
 
 class WidgetInput(InputChannel):

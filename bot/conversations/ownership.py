@@ -12,12 +12,16 @@ a load balancer agree on it.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, DateTime, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db.models import Base
+
+if TYPE_CHECKING:
+    from bot.caller import Caller
 
 
 class ConversationOwner(Base):
@@ -51,3 +55,10 @@ def claim(session: Session, conversation_id: str, principal: str | None, bind: b
 def owner_of(session: Session, conversation_id: str) -> str | None:
     return session.scalar(select(ConversationOwner.principal)
                           .where(ConversationOwner.conversation_id == conversation_id))
+
+
+def may_speak(session: Session, conversation_id: str, caller: "Caller") -> bool:
+    """`claim` for a verified caller, on every channel: a customer whose sign-in expired still owns
+    their conversation (they are told to sign in again) but binds nothing."""
+    principal, binds = caller.claimant
+    return claim(session, conversation_id, principal, bind=binds)
