@@ -2,6 +2,8 @@
 
   token C-1001 [--minutes N]   print a signed customer token for a seeded customer
   staff-token P-01 "Mei Chen"  print a partner-staff token for REST (--role read_only to look only)
+  agent-token P-01 "Ana Agent" print a bearer token for the agent console's API (development)
+  handoff report [--partner P-01]  waiting/claimed/closed, first-response times, breaches, satisfaction
   migrate                      bring the database to the newest schema (Alembic)
   seed [--synthetic ...]       add the demo data (idempotent); optionally a large synthetic set
   model-name / model-path      the model name/path for the current training inputs
@@ -93,6 +95,33 @@ def _chat(args: argparse.Namespace) -> int:
     return chat(args.url, customer_id=args.customer_id, staff=(args.staff[0], args.staff[1]) if args.staff else None)
 
 
+def _agent_token(args: argparse.Namespace) -> int:
+    from bot.config import DEV_ENVIRONMENTS, load_settings
+    from bot.db import session_scope
+    from bot.handoff.agents import agent_named, issue_agent_token
+
+    if load_settings().environment not in DEV_ENVIRONMENTS:
+        print("agent-token is for development: agents sign in to the console", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        agent = agent_named(session, args.partner_id, args.name)
+        if agent is None:
+            print(f"No active support agent {args.name!r} of partner {args.partner_id}. Seed the demo data "
+                  "first: python -m bot seed", file=sys.stderr)
+            return 2
+        print(issue_agent_token(agent))
+    return 0
+
+
+def _handoff(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.handoff.report import handoff_report
+
+    with session_scope() as session:
+        print("\n".join(handoff_report(session, args.partner).lines()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Billing help desk commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--role", choices=("billing_admin", "read_only"), default="billing_admin",
                        help="what the token may do (default billing_admin)")
     staff.set_defaults(func=_staff_token)
+    agent = sub.add_parser("agent-token", help="print a support agent's bearer token for the console API")
+    agent.add_argument("partner_id")
+    agent.add_argument("name")
+    agent.set_defaults(func=_agent_token)
+    handoff = sub.add_parser("handoff", help="human handoff: `report` prints the support team's figures")
+    handoff.add_argument("what", choices=("report",))
+    handoff.add_argument("--partner", default=None, help="one partner (default: all)")
+    handoff.set_defaults(func=_handoff)
     talk = sub.add_parser("chat", help="talk to the running assistant in this terminal, signed in")
     talk.add_argument("customer_id", nargs="?", help="speak as this customer (e.g. C-1001); omit for anonymous")
     talk.add_argument("--staff", nargs=2, metavar=("PARTNER_ID", "NAME"), help="speak as partner staff instead")

@@ -497,3 +497,30 @@ def load_partner_center_settings() -> PartnerCenterSettings:
         backoff_cap=_vianet_seconds("PARTNER_CENTER_BACKOFF_CAP", 600.0),
         batch_size=_positive_int("PARTNER_CENTER_BATCH_SIZE", 20),
     )
+
+
+@dataclass(frozen=True)
+class HandoffSettings:
+    """Human handoff and the agent console. A partner's own support policy (its staffed hours and
+    targets, table `support_policies`) overrides the defaults here."""
+
+    console_port: int  # the agent console (bot/console/)
+    staffed_hours: str  # e.g. "Mon-Fri 09:00-18:00"; "always" for round the clock
+    first_response_seconds: int  # the first agent reply, counted from when the queue is staffed
+    next_response_seconds: int  # each later customer message to the agent's answer
+    agent_token_minutes: int  # a console sign-in lasts this long
+    delivery_attempts: int  # tries to deliver one agent message before it is given up (and shown so)
+    lease_seconds: float  # one deliverer per message at a time
+
+
+def load_handoff_settings() -> HandoffSettings:
+    env = os.environ
+    return HandoffSettings(
+        console_port=_positive_int("BOT_CONSOLE_PORT", 8090),
+        staffed_hours=env.get("HANDOFF_STAFFED_HOURS", "").strip() or "always",
+        first_response_seconds=_positive_int("HANDOFF_FIRST_RESPONSE_SECONDS", 120),
+        next_response_seconds=_positive_int("HANDOFF_NEXT_RESPONSE_SECONDS", 300),
+        agent_token_minutes=_positive_int("HANDOFF_AGENT_TOKEN_MINUTES", 600),
+        delivery_attempts=_positive_int("HANDOFF_DELIVERY_ATTEMPTS", 20),
+        lease_seconds=_vianet_seconds("HANDOFF_LEASE_SECONDS", 30.0),
+    )

@@ -75,7 +75,7 @@ class Stack:
                 self.env = {**self.env, "PARTNER_CENTER_API_URL": f"http://127.0.0.1:{self.vianet_port}",
                             "PARTNER_CENTER_TOKEN": token}
         self._use_platform_stand_ins()
-        self.env = {"ESCALATION_NOTIFY_HOOK": "bot.integrations.rasa_api:push_resolution",
+        self.env = {"ESCALATION_NOTIFY_HOOK": "bot.conversations.push:push_resolution",
                     "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
                     # The demo site's widget talks to this Rasa server; its pages are the allowed Origins.
                     "BOT_SITE_PORT": str(self.site_port), "BOT_SITE_BOT_URL": f"http://127.0.0.1:{self.rasa_port}",

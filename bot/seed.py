@@ -141,6 +141,19 @@ DEMO_LINE_NAMES = {"Virtual machines": "虚拟机", "Storage": "存储", "Bandwi
                    "Reserved instance purchase": "预留实例购买"}
 
 # The demo partner issues fapiao within 3 business days, special ones too, as 数电票 only (no paper).
+# Support agents who sign in to the console (bot/console/), and a second partner whose agent must
+# never see the first one's conversations. Demo passwords, printed by the run command; a real
+# partner's agents are added with `python -m bot agent add`.
+DEMO_OTHER_PARTNER = ("P-03", "Bayside Cloud Services")
+DEMO_AGENTS = [
+    ("P-01", "Ana Agent", "ana", "ana-demo"),
+    ("P-01", "Bo Agent", "bo", "bo-demo"),
+    ("P-03", "Hana Agent", "hana", "hana-demo"),
+]
+DEMO_SUPPORT_POLICIES = {  # P-01 answers round the clock in the demo; P-03 keeps office hours
+    "P-01": {"staffed_hours": "always", "first_response_seconds": 120, "next_response_seconds": 300},
+    "P-03": {"staffed_hours": "Mon-Fri 09:00-18:00", "first_response_seconds": 300, "next_response_seconds": 600},
+}
 DEMO_FAPIAO_POLICY = {"issue_business_days": 3, "offers_special": True, "offers_paper": False, "note": None}
 
 
@@ -204,6 +217,8 @@ def seed_demo(session: Session) -> int:
     for platform, workspace, user_id, name, role in DEMO_STAFF:
         added += add_member(session, platform, workspace, user_id, partner_id, name, role)
 
+    added += _seed_support(session)
+
     existing_pv = set(session.scalars(select(PartnerInvoice.number).where(PartnerInvoice.partner_id == partner_id)))
     for number, period, issued, due, total, status, paid_on in DEMO_PARTNER_INVOICES:
         if number not in existing_pv:
@@ -212,3 +227,27 @@ def seed_demo(session: Session) -> int:
                                        paid_on=paid_on))
             added += 1
     return added
+
+
+def _seed_support(session: Session) -> int:
+    from bot.handoff.agents import hash_password
+    from bot.handoff.models import SupportAgent, SupportPolicy
+
+    added = 0
+    other_id, other_name = DEMO_OTHER_PARTNER
+    if session.get(Partner, other_id) is None:
+        session.add(Partner(id=other_id, name=other_name))
+        session.flush()
+        added += 1
+    for partner_id, values in DEMO_SUPPORT_POLICIES.items():
+        if session.get(SupportPolicy, partner_id) is None:
+            session.add(SupportPolicy(partner_id=partner_id, **values))
+            added += 1
+    known = set(session.scalars(select(SupportAgent.login)))
+    for partner_id, name, login, password in DEMO_AGENTS:
+        if login not in known:
+            session.add(SupportAgent(partner_id=partner_id, name=name, login=login,
+                                     password_hash=hash_password(password), active=True))
+            added += 1
+    return added
+

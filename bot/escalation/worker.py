@@ -47,7 +47,7 @@ from bot.escalation.relay import Relay, RelayPass
 from bot.escalation.views import NotificationView
 from bot.fapiao import news as fapiao_news
 from bot.integrations.partner_center import PartnerCenterClient
-from bot.integrations.rasa_api import push_fapiao_news
+from bot.conversations.push import push_fapiao_news
 from bot.integrations.vianet import VianetClient
 from bot.partner.apply import ApplyPass, apply_due_changes, log_configuration
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import string
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from babel import Locale
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_skeleton, format_time
 from babel.lists import format_list
 from babel.numbers import format_currency, get_currency_symbol
 
@@ -119,6 +119,14 @@ class Phrases:
     def day(self, value: date) -> str:
         """`November 30, 2026` / `2026年11月30日`."""
         return format_date(value, format="long", locale=self.locale)
+
+    def weekday(self, value: datetime | date) -> str:
+        """`Mon, Nov 30` / `11月30日周一`: a day in the coming week."""
+        return format_skeleton("MMMMEEEEd", value, locale=self.locale)
+
+    def clock(self, value: datetime) -> str:
+        """`9:00 AM` / `09:00`, in the value's own time zone."""
+        return format_time(value, "short", tzinfo=value.tzinfo, locale=self.locale)
 
     def month(self, period: str) -> str:
         """A billing period `2026-10` as `October 2026` / `2026年10月`."""

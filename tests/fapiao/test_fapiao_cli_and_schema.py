@@ -124,8 +124,9 @@ def test_an_existing_database_gains_the_fapiao_tables_and_the_seed_fills_the_tax
     with session_scope(db_url) as session:
         assert session.scalar(select(func.count()).select_from(Invoice)) == 6  # billing data kept
         assert session.scalar(select(func.count()).select_from(CustomerTaxProfile)) == 0
-        # the fapiao policy, four tax profiles; four line names and four staff (0006 and 0007 went down too)
-        assert seed_demo(session) == 5 + 4 + 4
+        # the fapiao policy, four tax profiles; four line names and four staff (0006 and 0007 went down
+        # too); two support policies and three support agents (0009; the partners table stayed)
+        assert seed_demo(session) == 5 + 4 + 4 + 5
     with session_scope(db_url) as session:
         assert seed_demo(session) == 0
         assert session.get(CustomerTaxProfile, CONTOSO).tax_id == "91310000MA1FL0B106"

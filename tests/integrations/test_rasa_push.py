@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.identity import verify_push_token
-from bot.integrations.rasa_api import push_resolution
+from bot.conversations.push import push_resolution
 
 
 class FakeRasa(BaseHTTPRequestHandler):

@@ -20,8 +20,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _texts(entry) -> list[str]:
-    if isinstance(entry, dict) and "text" in entry:
-        return [entry["text"], *(b["title"] for b in entry.get("buttons", []))]
+    if isinstance(entry, dict) and "text" in entry:  # a reply: its text (maybe plural forms) and buttons
+        return [*_texts(entry["text"]), *(b["title"] for b in entry.get("buttons", []))]
     if isinstance(entry, dict):
         return list(entry.values())
     return [entry]

@@ -10,6 +10,7 @@ import bot.fapiao.models  # noqa: F401
 import bot.partner.models  # noqa: F401
 import bot.conversations.addresses  # noqa: F401
 import bot.channels.deduplication  # noqa: F401
+import bot.handoff.models  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata
