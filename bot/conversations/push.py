@@ -59,6 +59,14 @@ class ConversationPush:
         self.client.append_events(conversation_id, [event], deliver=deliver)
         return deliver
 
+    def typing(self, conversation_id: str, channel: str, name: str, typing: bool = True) -> bool:
+        """Show that an agent is typing, where the channel can show it (the widget; Teams). False:
+        this channel cannot (Slack's Web API has no typing for bots; REST)."""
+        if channel == "widget":
+            self.client.widget_typing(conversation_id, name, typing)
+            return True
+        return False
+
     def announce(self, conversation_id: str, intent: str, entities: dict[str, Any]) -> bool:
         """Run the bot's reaction to news. False (not now) on a channel that cannot push, or in the
         middle of a form: the news is then shown on the customer's next turn."""

@@ -65,6 +65,29 @@ class RasaApiClient:
         if not response.ok:
             raise RasaApiError(f"Rasa server answered {response.status_code} to appending events")
 
+    def widget_typing(self, conversation_id: str, name: str, typing: bool) -> None:
+        """Show (or stop showing) "<name> is typing" in the widget sockets of a conversation: the
+        widget channel's own route on the Rasa server, behind the same API token."""
+        url = f"{self.base_url.rstrip('/')}/webhooks/widget/typing"
+        try:
+            response = requests.post(url, headers={"Authorization": f"Bearer {self.token}"}, timeout=self.timeout,
+                                     json={"conversation_id": conversation_id, "name": name, "typing": typing})
+        except requests.RequestException as exc:
+            raise RasaApiError(f"Rasa server unreachable: {type(exc).__name__}") from exc
+        if not response.ok:
+            raise RasaApiError(f"Rasa server answered {response.status_code} to a typing signal")
+
+    def conversation_events(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Every event of the conversation, oldest first (the transcript, for the agent console)."""
+        url = f"{self.base_url.rstrip('/')}/conversations/{_path(conversation_id)}/tracker"
+        try:
+            response = requests.get(url, params={"token": self.token, "include_events": "ALL"}, timeout=self.timeout)
+            response.raise_for_status()
+            events = response.json().get("events")
+        except (requests.RequestException, ValueError, AttributeError) as exc:
+            raise RasaApiError(f"could not read the conversation: {type(exc).__name__}") from exc
+        return events if isinstance(events, list) else []
+
     def conversation_state(self, conversation_id: str) -> tuple[str, str | None]:
         """(the channel the customer last wrote from, the form active now). ("", None) for a
         conversation that doesn't exist."""
