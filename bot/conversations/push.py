@@ -68,10 +68,11 @@ class ConversationPush:
         return False
 
     def announce(self, conversation_id: str, intent: str, entities: dict[str, Any]) -> bool:
-        """Run the bot's reaction to news. False (not now) on a channel that cannot push, or in the
-        middle of a form: the news is then shown on the customer's next turn."""
-        channel, active_form = self.client.conversation_state(conversation_id)
-        if not self.can_push(channel) or active_form:
+        """Run the bot's reaction to news. False (not now) on a channel that cannot push, in the
+        middle of a form, or while an agent owns the conversation (the paused bot would say nothing):
+        the news is then shown on the customer's next turn with the bot."""
+        state = self.client.conversation_state(conversation_id)
+        if not self.can_push(state.channel) or state.active_form or state.paused:
             return False
         self.client.trigger_intent(conversation_id, intent, entities)
         return True

@@ -88,17 +88,25 @@ class RasaApiClient:
             raise RasaApiError(f"could not read the conversation: {type(exc).__name__}") from exc
         return events if isinstance(events, list) else []
 
-    def conversation_state(self, conversation_id: str) -> tuple[str, str | None]:
-        """(the channel the customer last wrote from, the form active now). ("", None) for a
-        conversation that doesn't exist."""
+    def conversation_state(self, conversation_id: str) -> "ConversationState":
+        """Where the conversation stands: the channel the customer last wrote from, the form active
+        now, and whether the bot is paused (an agent owns it). Empty for a conversation that doesn't exist."""
         url = f"{self.base_url.rstrip('/')}/conversations/{_path(conversation_id)}/tracker"
         try:
             response = requests.get(url, params={"token": self.token, "include_events": "NONE"}, timeout=self.timeout)
             response.raise_for_status()
             body = response.json()
-            return body.get("latest_input_channel") or "", (body.get("active_loop") or {}).get("name")
+            return ConversationState(body.get("latest_input_channel") or "",
+                                     (body.get("active_loop") or {}).get("name"), bool(body.get("paused")))
         except (requests.RequestException, ValueError, AttributeError) as exc:
             raise RasaApiError(f"could not read the conversation: {type(exc).__name__}") from exc
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    channel: str
+    active_form: str | None
+    paused: bool
 
 
 RESOLVED_INTENT = "EXTERNAL_escalation_resolved"
