@@ -12,7 +12,7 @@
     strings: {}, token: sessionStorage.getItem("console.token"),
     agent: JSON.parse(sessionStorage.getItem("console.agent") || "null"),
     queue: [], fetchedAt: 0, open: null, detail: null, stream: null, typingSentAt: 0, typingTimer: null,
-    invoicesShown: false,
+    invoicesShown: false, asked: { strings: 0, queue: 0, conversation: 0, invoices: 0 },
   };
   const $ = (id) => document.getElementById(id);
 
@@ -62,6 +62,14 @@
     return data;
   }
 
+  // Only the newest answer of each kind is shown: a slower, older one (another language, another
+  // conversation) must not overwrite it.
+  async function newest(kind, method, path, body) {
+    const asked = ++state.asked[kind];
+    const data = await api(method, path, body);
+    return asked === state.asked[kind] ? data : null;
+  }
+
   function notice(problem) {
     const box = $("notice");
     box.textContent = problem ? problem.message || String(problem) : "";
@@ -72,7 +80,8 @@
   async function useLanguage(lang) {
     state.lang = lang;
     localStorage.setItem("console.lang", lang);
-    const data = await api("GET", "/api/strings");
+    const data = await newest("strings", "GET", "/api/strings");
+    if (!data) return;
     state.strings = data.strings;
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
     document.title = say("title");
@@ -187,7 +196,8 @@
   async function loadQueue() {
     if (!state.token) return;
     try {
-      const data = await api("GET", "/api/handoffs");
+      const data = await newest("queue", "GET", "/api/handoffs");
+      if (!data) return;
       state.queue = data.handoffs;
       state.fetchedAt = Date.now();
       renderQueue();
@@ -252,6 +262,7 @@
     state.open = id;
     state.detail = null;
     state.invoicesShown = false;
+    state.asked.invoices += 1;  // an answer about the previous conversation is dropped
     $("invoices").hidden = true;
     $("invoices").replaceChildren();
     $("transcript").replaceChildren();
@@ -266,8 +277,8 @@
     const id = state.open;
     if (!id || !state.token) return;
     try {
-      const data = await api("GET", `/api/handoffs/${id}`);
-      if (state.open !== id) return;
+      const data = await newest("conversation", "GET", `/api/handoffs/${id}`);
+      if (!data || state.open !== id) return;
       state.detail = data;
       renderConversation();
     } catch (problem) {
@@ -369,7 +380,8 @@
   async function showInvoices() {
     const box = $("invoices");
     try {
-      const data = await api("GET", `/api/handoffs/${state.open}/invoices`);
+      const data = await newest("invoices", "GET", `/api/handoffs/${state.open}/invoices`);
+      if (!data) return;
       state.invoicesShown = true;
       const heading = element("h4", { text: data.customer ? say("invoices", { customer: data.customer }) : say("look_up_invoices") });
       if (!data.customer_id) { box.replaceChildren(heading, element("p", { text: say("no_customer") })); }
