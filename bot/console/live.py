@@ -83,9 +83,13 @@ async def events(request: web.Request) -> web.StreamResponse:
             frames = []
             try:
                 queue, conversation = await asyncio.to_thread(_snapshot, url, token, handoff_id)
-            except (TokenError, desk.HandoffError):
+            except TokenError:
                 await response.write(_frame("signed_out", {}))
                 break
+            except desk.HandoffError:  # no longer this agent's partner's: stop following it
+                await response.write(_frame("conversation", {"handoff": handoff_id}))
+                handoff_id = conversation_id = seen_conversation = seen_transcript = None
+                continue
             except SQLAlchemyError as exc:  # locked or down for a moment: look again next time
                 logger.warning("the live channel could not read the database: %s", exc)
                 queue, conversation = seen_queue, seen_conversation

@@ -227,7 +227,8 @@
       const item = element("li", { "data-testid": "queue-item", "data-handoff-id": String(entry.id),
                                    "data-status": entry.status, tabindex: "0" },
         element("div", { className: "who", text: entry.customer || `${entry.requester} (${say("staff_requester")})` }),
-        element("div", { className: "line", text: `${say(`reason.${entry.reason}`)} · ${statusText(entry)}` }),
+        element("div", { className: "line", text: [say(`reason.${entry.reason}`), statusText(entry),
+          entry.status === "waiting" && entry.ahead ? say("ahead", {}, entry.ahead) : ""].filter(Boolean).join(" · ") }),
         element("div", { className: "line wait", text: say("wait", { wait: clock(entry.waiting_seconds) }) }),
         element("div", { className: "line timer", "data-testid": "timer" }));
       item.classList.toggle("open", entry.id === state.open);
