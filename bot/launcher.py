@@ -25,6 +25,7 @@ from bot.config import (
     LogSettings,
     SupervisorSettings,
     load_botframework_settings,
+    load_handoff_settings,
     load_partner_center_settings,
     load_settings,
     load_slack_settings,
@@ -50,6 +51,7 @@ class Stack:
     action_port: int = 5055
     vianet_port: int = 8765
     site_port: int = field(default_factory=lambda: load_widget_settings().site_port)  # the demo partner site
+    console_port: int = field(default_factory=lambda: load_handoff_settings().console_port)  # the agent console
     endpoints: Path = REPO_ROOT / "endpoints.yml"
     log_dir: Path = VAR_DIR / "logs"
     env: dict[str, str] = field(default_factory=dict)
@@ -110,6 +112,10 @@ class Stack:
                 "local Bot Framework (Teams)", [python, "-m", "devservers.teams", "serve", "--port", str(self.teams_port),
                                                 "--key-file", str(self.log_dir.parent / "teams-standin" / "signing-key.pem")],
                 f"http://127.0.0.1:{self.teams_port}/_admin/health", self.log_dir / "teams.log", self.teams_port))
+        # Support agents' console; it reads transcripts and delivers agents' words through the Rasa API.
+        self.services.append(Service(
+            "agent console", [python, "-m", "bot.console", "--port", str(self.console_port)],
+            f"http://127.0.0.1:{self.console_port}/health", self.log_dir / "console.log", self.console_port))
         self.services.append(Service("escalation worker", [python, "-m", "bot.escalation", "worker"], None,
                                      self.log_dir / "worker.log", None))
         self.supervisor = Supervisor(self.services, settings=self.supervisor_settings, log_settings=self.log_settings,
@@ -151,6 +157,10 @@ class Stack:
     @property
     def site_url(self) -> str:
         return f"http://localhost:{self.site_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://localhost:{self.console_port}/"
 
     @property
     def status_path(self) -> Path:
@@ -196,6 +206,7 @@ class Stack:
 def main() -> int:
     os.umask(OWNER_ONLY_UMASK)  # databases, logs and state files: readable by their owner only
     from bot.model import model_path
+    from bot.seed import DEMO_AGENTS
 
     model = model_path()
     if not model.exists():
@@ -209,8 +220,8 @@ def main() -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     print(f"Starting the action server (5055), the Rasa server (5005), the escalation worker, the demo partner "
-          f"site ({stack.site_port}) and, unless real ones are configured, local stand-ins for 21Vianet and "
-          "Partner Center (8765), Slack (8766) and Teams (8767)...", flush=True)
+          f"site ({stack.site_port}), the agent console ({stack.console_port}) and, unless real ones are configured, "
+          "local stand-ins for 21Vianet and Partner Center (8765), Slack (8766) and Teams (8767)...", flush=True)
 
     def _stop(signum, _frame):
         raise KeyboardInterrupt
@@ -236,6 +247,8 @@ def main() -> int:
                               "--locale zh-CN for Chinese)")
         staff_help.append('  REST: .venv/bin/python -m bot chat --staff P-01 "Mei Chen"')
         staff_help = "\n".join(staff_help)
+        agents = ", ".join(f"{login} / {password} ({name}, {partner_id})"
+                           for partner_id, name, login, password in DEMO_AGENTS)
         print(f"""
 The billing assistant is ready. Logs: {stack.log_dir}  Status: .venv/bin/python -m bot status
 
@@ -249,6 +262,10 @@ Talk to it over REST as the demo customer Contoso Ltd (C-1001):
 Or chat in this terminal, signed in: .venv/bin/python -m bot chat C-1001
 Other demo customers: C-1002 Fabrikam (suspended), C-1003 Northwind (paid twice), C-1004 Tailspin.
 {staff_help}
+
+Support agents take conversations over in the agent console: {stack.console_url}
+  Demo agents: {agents}
+  API token for curl: .venv/bin/python -m bot agent-token P-01 "Ana Agent"
 {vianet_help}
 A process that stops is restarted (conversations are kept in var/). Press Ctrl-C to stop everything.""",
               flush=True)

@@ -14,10 +14,11 @@ again after a backoff, ESCALATION_PUSH_ATTEMPTS times at most. The default (no h
 nothing. Pushes are at-least-once: a worker killed between a successful push and recording it
 pushes again, so a hook may de-duplicate on the notification id.
 
-The worker is the one process that runs every outbox pass, so a pass then also applies due
-subscription changes (suspend, reactivate) to Partner Center (bot/partner/apply.py: its own client
-and settings, PARTNER_CENTER_*), and about once an hour forgets old platform event ids
-(bot/channels/deduplication.py).
+The worker is the one process that runs every outbox pass, so a pass also delivers what support
+agents said that the console could not deliver at once (bot/handoff/delivery.py: the Rasa server
+was restarting, say), applies due subscription changes (suspend, reactivate) to Partner Center
+(bot/partner/apply.py: its own client and settings, PARTNER_CENTER_*), and about once an hour
+forgets old platform event ids (bot/channels/deduplication.py).
 """
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ from bot.escalation.relay import Relay, RelayPass
 from bot.escalation.views import NotificationView
 from bot.fapiao import news as fapiao_news
 from bot.integrations.partner_center import PartnerCenterClient
-from bot.conversations.push import push_fapiao_news
+from bot.conversations.push import ConversationPush, push_fapiao_news
+from bot.handoff.delivery import DeliveryPass, deliver_pending
 from bot.integrations.vianet import VianetClient
 from bot.partner.apply import ApplyPass, apply_due_changes, log_configuration
 
@@ -76,6 +78,7 @@ class WorkerPass:
     pushed: int = 0
     push_failed: int = 0
     subscriptions: ApplyPass = field(default_factory=ApplyPass)
+    handoff: DeliveryPass = field(default_factory=DeliveryPass)
 
 
 class Worker:
@@ -90,6 +93,7 @@ class Worker:
         push_fapiao: Callable[[fapiao_news.NoticeToPush], bool] | None = None,
         database_url: str | None = None,
         partner_center_settings: PartnerCenterSettings | None = None,
+        handoff_push: ConversationPush | None = None,
     ) -> None:
         self.settings = settings or load_escalation_settings()
         self.partner_center = partner_center_settings or load_partner_center_settings()
@@ -108,6 +112,7 @@ class Worker:
         self.poller = Poller(self._client, self.settings, self.breaker, database_url=database_url)
         self._notify = notify
         self._push_fapiao = push_fapiao
+        self._handoff_push = handoff_push  # None: agents' words are delivered by the console only
         self._url = database_url
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> WorkerPass:
@@ -120,6 +125,8 @@ class Worker:
         if not should_stop():
             pushed, failed = self.push_fapiao_news(should_stop)
             result.pushed, result.push_failed = result.pushed + pushed, result.push_failed + failed
+        if not should_stop():
+            result.handoff = deliver_pending(self._url, self._handoff_push)
         if not should_stop():
             result.subscriptions = apply_due_changes(self._url, self._partner_center_client, self.partner_center,
                                                      should_stop=should_stop)
@@ -214,7 +221,8 @@ def run_worker(
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous_handlers[signum] = signal.signal(signum, request_stop)
     try:
-        with Worker(settings=settings, notify=notify, push_fapiao=push_fapiao, database_url=database_url) as worker:
+        with Worker(settings=settings, notify=notify, push_fapiao=push_fapiao, database_url=database_url,
+                    handoff_push=ConversationPush.from_settings()) as worker:
             logger.info("escalation worker running (every %g s)", settings.worker_interval)
             while not stop.is_set():
                 try:

@@ -23,6 +23,7 @@ ACTION_PORT = int(os.environ.get("E2E_ACTION_PORT", "5255"))
 VIANET_PORT = int(os.environ.get("E2E_VIANET_PORT", "8865"))
 SITE_PORT = int(os.environ.get("E2E_SITE_PORT", "8180"))  # the demo partner site (the widget's page)
 SITE_ORIGIN = f"http://127.0.0.1:{SITE_PORT}"
+CONSOLE_PORT = int(os.environ.get("E2E_CONSOLE_PORT", "8190"))  # the agent console (stack.console_url)
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +43,7 @@ def stack(tmp_path_factory):
                          f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {folder / "tracker.sqlite3"}\n')
     running = Stack(model=model, rasa_port=RASA_PORT, action_port=ACTION_PORT, vianet_port=VIANET_PORT,
                     endpoints=endpoints, log_dir=folder / "logs",
-                    site_port=SITE_PORT,
+                    site_port=SITE_PORT, console_port=CONSOLE_PORT,
                     env={"BOT_DATABASE_URL": url, "BOT_TOKEN_SECRET": TEST_SECRET, "BOT_TODAY": TODAY.isoformat(),
                          "BOT_PARTNER_KEYS_DIR": str(folder / "partner-keys"),
                          **teams_bot_env(TEAMS_PORT),  # the Teams channel's Bot Framework is the stand-in
