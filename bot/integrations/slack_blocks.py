@@ -94,14 +94,18 @@ def _button_blocks(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _mrkdwn_sections(text: str) -> list[dict[str, Any]]:
     """Text as escaped mrkdwn sections, cut between characters (never inside an escape)."""
-    blocks, rest = [], text
-    while rest:
-        take = min(len(rest), SECTION_CHARS)
-        while len(escape(rest[:take])) > SECTION_CHARS:
-            take -= max(1, (len(escape(rest[:take])) - SECTION_CHARS) // 4)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(rest[:take])}})
-        rest = rest[take:]
-    return blocks
+    chunks: list[str] = []
+    current, size = [], 0
+    for character in text:
+        piece = escape(character)
+        if size + len(piece) > SECTION_CHARS:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(piece)
+        size += len(piece)
+    if current:
+        chunks.append("".join(current))
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks]
 
 
 def _agent_message(name: str, text: str) -> SlackMessage:
