@@ -12,6 +12,7 @@ from bot.channels.widget import conversation_of_session
 from tests.conftest import TEST_SECRET
 from tests.e2e.conftest import SITE_ORIGIN
 from tests.e2e.test_handoff_channels import JOINED, RATE, UNAVAILABLE, SupportDesk
+from tests.e2e.test_partner_desk_rest import wait_for
 from tests.e2e.test_widget_browser import CHAT, ask, bot_says, browser, page, shot  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
@@ -37,15 +38,6 @@ def bubble_background(locator) -> str:
     return locator.evaluate("node => getComputedStyle(node.closest('.message-bubble')).backgroundColor")
 
 
-def wait_until(condition, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return False
-
-
 def test_the_customer_sees_ana_by_name_and_typing_and_rates_her_with_a_click(page, support):
     conversation = open_chat(page)
     handoff_id = support.take_over(conversation, "widget", "a visitor")
@@ -68,7 +60,7 @@ def test_the_customer_sees_ana_by_name_and_typing_and_rates_her_with_a_click(pag
     # Typing: the widget tells the desk, at most every 2.5 s (typed over 3.6 s: at least one signal
     # after any sent for the "hello" above, before the handoff).
     box.type("The 1,200 yuan one", delay=200)
-    assert wait_until(lambda: support.handoff(handoff_id).customer_typing_at is not None)
+    assert wait_for(lambda: support.handoff(handoff_id).customer_typing_at is not None, timeout=15)
     box.press("Enter")
     time.sleep(4)
     assert page.locator(f"{CHAT} .bhd-reply", has_text=UNAVAILABLE).count() == 0
