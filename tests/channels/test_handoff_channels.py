@@ -305,3 +305,14 @@ async def test_a_rest_turn_while_an_agent_has_the_chat_is_not_answered_unavailab
     hand_over(db_url, "rest-c-1", "rest")
     assert await say("it's about the duplicate charge") == []  # Ana's words come with a later answer
     assert received[-1].text == "it's about the duplicate charge"
+
+
+def test_the_pages_widget_strings_say_the_same_in_both_languages():
+    import re
+
+    from devservers.partner_site.server import TEXT
+
+    assert TEXT["en"].keys() == TEXT["zh"].keys()
+    for key, english in TEXT["en"].items():
+        assert set(re.findall(r"\{(\w+)\}", english)) == set(re.findall(r"\{(\w+)\}", TEXT["zh"][key])), key
+    assert TEXT["zh"]["typing"].format(name="Ana Agent") == "Ana Agent 正在输入…"
