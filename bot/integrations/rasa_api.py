@@ -65,9 +65,6 @@ class RasaApiClient:
         if not response.ok:
             raise RasaApiError(f"Rasa server answered {response.status_code} to appending events")
 
-    def widget_typing(self, conversation_id: str, name: str, typing: bool) -> None:
-        self.channel_typing("widget", conversation_id, name, typing)
-
     def channel_typing(self, channel: str, conversation_id: str, name: str, typing: bool) -> None:
         """Show (or stop showing) "<name> is typing" in a conversation: the channel's own route on the
         Rasa server (the widget's sockets, Teams' connector), behind the same API token."""
