@@ -27,6 +27,12 @@ The person is (tenant, Entra object id), looked up in the partner's staff direct
 they write from; the address of their latest message is kept in the database
 (bot/conversations/addresses.py) so any Rasa process can push news to them later, in their
 personal chat.
+
+When a support agent takes the conversation over (bot/handoff/), the agent's words reach that
+personal chat as pushes, shown under the agent's name (bot/integrations/botframework.py); the bot
+is paused meanwhile, so a turn without a reply is expected. Typing goes both ways: Teams' typing
+activities from the staff member go to the desk (rate-limited), and POST
+/webhooks/botframework/typing (bot/channels/typing.py) shows Teams' typing indicator for the agent.
 """
 from __future__ import annotations
 
@@ -46,10 +52,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.caller import CALLER_KEY, Caller, resolve_platform_caller
 from bot.channels.deduplication import first_delivery
 from bot.channels.guard import Rejected, check_sender_id, clean_text, neutralise_commands
+from bot.channels.typing import NotShown, TypingSignal, typing_route
 from bot.channels.rest import CUT, NOT_YOURS, QUESTIONS_READ, TOO_LONG, UNAVAILABLE, ReplyCollector, _clip
 from bot.config import ConfigError, load_botframework_settings, load_channel_settings, load_settings
 from bot.conversations.addresses import address_of, remember
-from bot.conversations.ownership import may_speak
+from bot.conversations.turns import REFUSED, Admission, CustomerTyping, admit
 from bot.db import session_scope
 from bot.integrations.botframework import (
     TeamsAddress,
@@ -58,6 +65,7 @@ from bot.integrations.botframework import (
     BotFrameworkError,
     activity_from_message,
     submitted_text,
+    typing_activity,
 )
 from bot.nlp.language import detect_language
 from bot.replies import render
@@ -124,13 +132,15 @@ def _first_delivery(database_url: str, event_id: str) -> bool:
 
 
 def _claim_and_remember(database_url: str, sender: str, caller: Caller, activity: dict[str, Any],
-                        tenant: str) -> bool:
+                        tenant: str) -> Admission:
+    """One transaction: the owner speaks (and the support desk hears of it), then the address is kept."""
     with session_scope(database_url) as session:
-        if not may_speak(session, sender, caller):
-            return False
+        admission = admit(session, sender, caller)
+        if not admission.allowed:
+            return REFUSED
         previous = address_of(session, sender)
         remember(session, sender, PLATFORM, address_values(activity, tenant, previous.values if previous else None))
-        return True
+        return admission
 
 
 def _well_formed(activity: dict[str, Any]) -> bool:
@@ -158,6 +168,7 @@ class BotFrameworkInput(InputChannel):
                 logger.exception("Bot Framework settings: the Teams channel refuses every activity")
         self.client = client
         self._tasks: set[asyncio.Task] = set()
+        self.customer_typing = CustomerTyping()
 
     def get_output_channel(self) -> OutputChannel | None:
         """Used by Rasa's API (`trigger_intent ?output_channel=latest`): news for a staff member
@@ -181,6 +192,10 @@ class BotFrameworkInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             return await self._receive(request, on_new_message)
+
+        @webhook.route("/typing", methods=["POST"])
+        async def agent_typing(request: Request) -> HTTPResponse:
+            return await typing_route(request, self._show_agent_typing)
 
         return webhook
 
@@ -213,8 +228,11 @@ class BotFrameworkInput(InputChannel):
             # Authentic, but from another organisation's Teams: our bot serves one tenant.
             logger.warning("refused an activity from tenant %s (403): the bot serves tenant %s", tenant, wanted)
             return forbidden
+        if activity.get("type") == "typing" and _well_formed(activity):
+            await self._customer_typing(activity, tenant, settings.database_url)
+            return response.json({})
         if activity.get("type") != "message" or not _well_formed(activity):
-            # conversationUpdate (the bot added to a chat), typing, reactions...: acknowledged only.
+            # conversationUpdate (the bot added to a chat), reactions...: acknowledged only.
             return response.json({})
         event_id = _event_id(activity)
         if event_id:
@@ -270,8 +288,9 @@ class BotFrameworkInput(InputChannel):
             if not caller.is_staff:
                 logger.info("a Teams user of tenant %s not in the staff directory", tenant)
                 return await answer([reply(NOT_IN_DIRECTORY)])
-            if not await asyncio.to_thread(_claim_and_remember, settings.database_url, sender, caller, activity,
-                                           tenant):
+            admission = await asyncio.to_thread(_claim_and_remember, settings.database_url, sender, caller,
+                                                activity, tenant)
+            if not admission.allowed:
                 logger.warning("refused a turn in %s from someone who does not own it", sender)
                 return await answer([reply(NOT_YOURS)])
         except SQLAlchemyError:
@@ -292,10 +311,46 @@ class BotFrameworkInput(InputChannel):
             await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
         except Exception:  # noqa: BLE001  the staff member gets an answer whatever broke
             logger.exception("a turn failed in conversation %s", sender)
-        if len(collector.messages) == said_before:
+        if len(collector.messages) == said_before and not admission.with_agent:  # with an agent, the bot is paused
             logger.warning("a turn in %s produced no reply; answering that it is unavailable", sender)
             collector.messages.append(reply(UNAVAILABLE))
         await answer(collector.messages)
+
+    # --- typing, both ways ----------------------------------------------------------------------------
+
+    async def _customer_typing(self, activity: dict[str, Any], tenant: str | None, database_url: str) -> None:
+        """Teams tells the bot when the user types in a 1:1 chat: the desk shows it to the agent.
+        The conversation is the verified sender's own; the desk records it only while an agent has it."""
+        aad_object_id = (activity.get("from") or {}).get("aadObjectId")
+        if not tenant or not isinstance(aad_object_id, str):
+            return
+        sender = f"{PLATFORM}:{tenant}:{aad_object_id}"
+        try:
+            check_sender_id(sender)
+            await asyncio.to_thread(self.customer_typing.signal, database_url, sender)
+        except Rejected:
+            return
+        except SQLAlchemyError:
+            logger.exception("could not record that %s is typing", sender)
+
+    async def _show_agent_typing(self, signal: TypingSignal) -> None:
+        """An agent is typing: Teams' typing indicator in the chat the agent's words go to. Teams
+        clears it by itself after a few seconds, so "stopped typing" sends nothing."""
+        if self.client is None:
+            raise NotShown(404, "teams_not_configured")
+        if not signal.typing:
+            return
+        address = await asyncio.to_thread(_address, load_settings().database_url, signal.conversation_id)
+        target = None if address is None else address.conversation_id if address.conversation_type == "personal" \
+            else address.personal_conversation_id
+        if address is None or not target:
+            raise NotShown(404, "no_teams_chat")  # no chat with the bot yet: the agent's first words open one
+        try:
+            await self.client.send_activity(address.service_url, target,
+                                            typing_activity(address.bot_id, address.user_id, target))
+        except BotFrameworkError as exc:
+            logger.warning("could not show typing in Teams for %s: %s", signal.conversation_id, exc)
+            raise NotShown(502, "connector_refused") from exc
 
     async def _send_replies(self, activity: dict[str, Any], messages: list[dict[str, Any]]) -> None:
         """Each reply into the conversation the activity came from, as a reply to it."""

@@ -8,7 +8,10 @@ Replaces Rasa's stock `rest` channel (credentials.yml names this class) because 
 - answers `[]` when the action server is down, so the customer hears nothing.
 Here every request is checked (bot/channels/guard.py), the token is verified once and only the
 verified caller goes on (bot/caller.py), a conversation answers only its owner
-(bot/conversations/ownership.py), and every turn gets a reply.
+(bot/conversations/ownership.py), and every turn gets a reply. REST cannot push: what a support
+agent and the desk said since the customer's last request comes first in the answer to the next
+one (bot/handoff/delivery.py `waiting_for_next_request`); while an agent has the conversation the
+bot is paused, so a turn may rightly have no reply of the bot's own.
 """
 from __future__ import annotations
 
@@ -25,9 +28,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.caller import CALLER_KEY, CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, Caller, resolve_caller
 from bot.channels.guard import Inbound, Rejected, inbound_from_rest, neutralise_commands
 from bot.config import ConfigError, load_channel_settings, load_settings
-from bot.conversations.ownership import may_speak
+from bot.conversations.turns import admit_turn
 from bot.db import session_scope
 from bot.escalation import records
+from bot.handoff.delivery import waiting_for_next_request
 from bot.identity import issue_push_token
 from bot.integrations.rasa_api import RESOLVED_INTENT
 from bot.nlp.language import detect_language
@@ -60,11 +64,6 @@ def _client_metadata(metadata: dict[str, Any], caller: Caller, detected: str | N
             if k not in (CUSTOMER_TOKEN_KEY, STAFF_TOKEN_KEY, CALLER_KEY, LOCALE_KEY, DETECTED_KEY)}
     languages = {LOCALE_KEY: language_of(metadata.get(LOCALE_KEY)), DETECTED_KEY: detected}
     return {**kept, CALLER_KEY: caller.to_metadata(), **{k: v for k, v in languages.items() if v}}
-
-
-def _may_speak(database_url: str, conversation_id: str, caller: Caller) -> bool:
-    with session_scope(database_url) as session:
-        return may_speak(session, conversation_id, caller)
 
 
 def _staff_news(database_url: str, conversation_id: str, partner_id: str) -> list[str]:
@@ -117,7 +116,8 @@ class BillingRestInput(InputChannel):
             return [_reply(TOO_LONG, max_chars=limits.max_message_chars)]
         caller = resolve_caller(inbound.metadata, settings)
         try:
-            if not await asyncio.to_thread(_may_speak, settings.database_url, sender, caller):
+            admission = await asyncio.to_thread(admit_turn, settings.database_url, sender, caller)
+            if not admission.allowed:
                 logger.warning("refused a turn in %s from someone who does not own it", sender)
                 # A sign-in that failed here is most likely the owner's own: say that, change nothing.
                 refusal = {"expired": "sign_in_expired", "invalid": "sign_in_required"}.get(
@@ -129,6 +129,11 @@ class BillingRestInput(InputChannel):
             return [_reply(UNAVAILABLE)]
         text = neutralise_commands(inbound.text, set(agent.domain.intents))
         collector = ReplyCollector()
+        try:  # only now: what was said in a conversation goes to its owner only
+            for message in await asyncio.to_thread(waiting_for_next_request, settings.database_url, sender):
+                await collector.send_response(sender, message)
+        except SQLAlchemyError:  # they stay waiting for the next request
+            logger.exception("could not read what was said in %s since the last request", sender)
         if inbound.questions_only:  # said first: what follows answers only part of the message
             collector.messages.append(_reply(QUESTIONS_READ, questions=_clip(inbound.text, 300)))
         elif inbound.cut:
@@ -141,7 +146,7 @@ class BillingRestInput(InputChannel):
                 await self._show_staff_news(agent, collector, sender, caller, settings)
         except Exception:  # noqa: BLE001  the customer gets an answer whatever broke
             logger.exception("a turn failed in conversation %s", sender)
-        if len(collector.messages) == said_before:
+        if len(collector.messages) == said_before and not admission.with_agent:
             # The action server is down or an action failed: Rasa itself goes on silently.
             logger.warning("a turn in %s produced no reply; answering that it is unavailable", sender)
             collector.messages.append(_reply(UNAVAILABLE))

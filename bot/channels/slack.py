@@ -36,9 +36,13 @@ Here:
   one); in a channel, the thread of the message (its own `ts` if it started none), so a form's
   questions and a customer's figures stay together instead of filling the channel. That address
   is stored (bot/conversations/addresses.py) before the turn runs;
-- pushes (the worker's news, through Rasa's `trigger_intent`) go to the staff member's DM,
-  whichever process sends them: the output channel finds the conversation's address in the
-  database and posts to the user.
+- pushes (the worker's news, through Rasa's `trigger_intent`, and a support agent's words,
+  appended through Rasa's API) go to the staff member's DM, whichever process sends them: the
+  output channel finds the conversation's address in the database and posts to the user. An
+  agent's message shows the agent's name (bot/integrations/slack_blocks.py); while an agent has
+  the conversation the bot is paused, so a turn without a reply is expected, not an error;
+- typing: Slack's Events API tells bots nothing of a user typing, and its Web API has no typing
+  indicator for bots (only the retired RTM API had one), so neither direction is shown in Slack.
 """
 from __future__ import annotations
 
@@ -64,7 +68,7 @@ from bot.channels.deduplication import first_delivery
 from bot.channels.guard import Rejected, clean_text, neutralise_commands
 from bot.config import ConfigError, SlackSettings, load_channel_settings, load_settings, load_slack_settings
 from bot.conversations.addresses import address_of, remember
-from bot.conversations.ownership import may_speak
+from bot.conversations.turns import REFUSED, Admission, admit
 from bot.db import session_scope
 from bot.integrations.slack import SlackApiError, SlackClient
 from bot.integrations.slack_blocks import slack_message
@@ -222,13 +226,15 @@ def _first_delivery(database_url: str, delivery_id: str) -> bool:
         return first_delivery(session, PLATFORM, delivery_id)
 
 
-def _remember_and_claim(database_url: str, turn: SlackTurn, caller: Caller) -> bool:
-    """One transaction: the conversation's owner speaks, and only then is its address updated."""
+def _remember_and_claim(database_url: str, turn: SlackTurn, caller: Caller) -> Admission:
+    """One transaction: the conversation's owner speaks (and the support desk hears of it), and
+    only then is its address updated."""
     with session_scope(database_url) as session:
-        if not may_speak(session, turn.conversation_id, caller):
-            return False
+        admission = admit(session, turn.conversation_id, caller)
+        if not admission.allowed:
+            return REFUSED
         remember(session, turn.conversation_id, PLATFORM, turn.address())
-        return True
+        return admission
 
 
 def _stored_user(database_url: str, conversation_id: str) -> str | None:
@@ -433,7 +439,8 @@ class SlackInput(InputChannel):
                 logger.info("Slack user %s of %s is not in a staff directory", turn.user, turn.team_id)
                 await tell("staff.not_in_directory")
                 return
-            if not await asyncio.to_thread(_remember_and_claim, settings.database_url, turn, caller):
+            admission = await asyncio.to_thread(_remember_and_claim, settings.database_url, turn, caller)
+            if not admission.allowed:
                 logger.warning("refused a Slack turn in %s: bound to someone else", turn.conversation_id)
                 await tell("conversation_not_yours")
                 return
@@ -453,7 +460,7 @@ class SlackInput(InputChannel):
                                              turn.conversation_id, input_channel=CHANNEL_NAME, metadata=metadata))
         except Exception:  # noqa: BLE001  staff get an answer whatever broke
             logger.exception("a Slack turn failed in %s", turn.conversation_id)
-        if output.produced == said_before:
+        if output.produced == said_before and not admission.with_agent:  # with an agent, the bot is paused
             logger.warning("a Slack turn in %s produced no reply; answering that it is unavailable",
                            turn.conversation_id)
             await tell("temporarily_unavailable")

@@ -19,7 +19,12 @@ Here:
 - every socket of a conversation is in that conversation's room, and the output channel sends to
   the room, so replies reach every open tab and pushes from the escalation worker (Rasa's
   `trigger_intent`) reach the open widget;
-- a (re)connecting widget gets the conversation's history again, from the tracker store.
+- a (re)connecting widget gets the conversation's history again, from the tracker store;
+- while a support agent has the conversation (bot/conversations/turns.py), the customer's
+  messages still go to Rasa (the transcript the agent reads) and the bot's silence is expected;
+  the agent's words reach the room as pushes, with `custom.agent.name`; typing goes both ways
+  (`user_typing` from the widget to the desk, `agent_typing` to the room, from POST
+  /webhooks/widget/typing).
 
 What survives a restart or lives on another Rasa server: conversations (tracker store), who owns
 them (bot/conversations/ownership.py) and anonymous sessions (signed, stateless). Per process:
@@ -56,7 +61,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.caller import CALLER_KEY, CUSTOMER_TOKEN_KEY, Caller, resolve_caller
 from bot.channels.guard import Rejected, clean_text, neutralise_commands
 from bot.config import WIDGET_LOCALES, ConfigError, load_channel_settings, load_settings, load_widget_settings
+from bot.channels.typing import TypingSignal, typing_route
 from bot.conversations.ownership import may_speak
+from bot.conversations.turns import CustomerTyping, admit_turn
 from bot.db import session_scope
 from bot.documents.invoice_pdf import invoice_pdf
 from bot.documents.links import PDF_PATH, pdf_link_target, sign_pdf_link
@@ -70,6 +77,9 @@ logger = logging.getLogger(__name__)
 CHANNEL_NAME = "widget"
 SESSION_REQUEST, SESSION_CONFIRM = "session_request", "session_confirm"
 USER_EVENT, BOT_EVENT = "user_uttered", "bot_uttered"
+# Typing, both ways: the customer's widget signals while they type (throttled); an agent's typing
+# comes from the console through POST /webhooks/widget/typing and goes to the conversation's room.
+CUSTOMER_TYPING_EVENT, AGENT_TYPING_EVENT = "user_typing", "agent_typing"
 SESSION_AUDIENCE = "widget-session"  # an anonymous visitor's conversation, signed by us
 ANONYMOUS_PREFIX, CUSTOMER_PREFIX = "widget-anon-", "widget-c-"
 
@@ -253,6 +263,7 @@ class WidgetInput(InputChannel):
         self.sio: AsyncServer | None = None
         self.app: Any = None
         self.limiter: RateLimiter | None = None
+        self.customer_typing = CustomerTyping()
 
     def get_output_channel(self) -> OutputChannel | None:
         """Used by Rasa's API (`trigger_intent ?output_channel=latest`): pushes reach the room."""
@@ -284,6 +295,10 @@ class WidgetInput(InputChannel):
         async def invoice_document(request: Request) -> HTTPResponse:
             return await self._invoice_pdf(request)
 
+        @webhook.route("/typing", methods=["POST"])
+        async def agent_typing(request: Request) -> HTTPResponse:
+            return await typing_route(request, self._show_agent_typing)
+
         @sio.on("connect")
         async def connect(sid: str, environ: dict, auth: Any = None) -> None:
             await self._connect(sid, environ, auth)
@@ -291,6 +306,10 @@ class WidgetInput(InputChannel):
         @sio.on(SESSION_REQUEST)
         async def session_request(sid: str, data: Any = None) -> None:
             await self._start_session(sid, data if isinstance(data, dict) else {})
+
+        @sio.on(CUSTOMER_TYPING_EVENT)
+        async def user_typing(sid: str, _data: Any = None) -> None:
+            await self._customer_typing(sid)
 
         @sio.on(USER_EVENT)
         async def user_uttered(sid: str, data: Any = None) -> None:
@@ -407,7 +426,8 @@ class WidgetInput(InputChannel):
             await self._tell(sid, "message_too_long", max_chars=limits.max_message_chars)
             return
         try:
-            if not await asyncio.to_thread(_may_speak, settings.database_url, conversation_id, caller):
+            admission = await asyncio.to_thread(admit_turn, settings.database_url, conversation_id, caller)
+            if not admission.allowed:
                 await self._tell(sid, "conversation_not_yours")
                 return
         except SQLAlchemyError:
@@ -426,9 +446,28 @@ class WidgetInput(InputChannel):
             metadata[DETECTED_KEY] = detected
         await on_new_message(UserMessage(neutralise_commands(cleaned.text, set(agent.domain.intents)), output,
                                          conversation_id, input_channel=CHANNEL_NAME, metadata=metadata))
-        if output.sent == 0:  # the action server is down or an action failed: Rasa goes on silently
+        if output.sent == 0 and not admission.with_agent:
+            # The action server is down or an action failed: Rasa goes on silently. (With an agent,
+            # the bot is paused: silence is right, and the agent answers.)
             logger.warning("a widget turn in %s produced no reply", conversation_id)
             await self._tell(sid, "temporarily_unavailable")
+
+    # --- typing, both ways ----------------------------------------------------------------------------
+
+    async def _customer_typing(self, sid: str) -> None:
+        """Tell the desk the customer is typing (shown in the console while an agent has the chat)."""
+        socket = await self.sio.get_session(sid)
+        if not isinstance(socket, _Socket) or socket.conversation_id is None:
+            return  # no conversation opened on this socket: nothing to type in
+        try:
+            await asyncio.to_thread(self.customer_typing.signal, load_settings().database_url,
+                                    socket.conversation_id)
+        except (ConfigError, SQLAlchemyError):
+            logger.exception("could not record that the customer is typing in %s", socket.conversation_id)
+
+    async def _show_agent_typing(self, signal: TypingSignal) -> None:
+        await self.sio.emit(AGENT_TYPING_EVENT, {"name": signal.name, "typing": signal.typing},
+                            room=signal.conversation_id)
 
     # --- invoice PDFs, behind short-lived signed links ---------------------------------------------
 

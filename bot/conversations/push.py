@@ -22,6 +22,7 @@ from bot.integrations.rasa_api import (FAPIAO_NEWS_INTENT, REQUEST_RESPONSE_CHAN
                                        RasaApiClient, RasaApiError)
 
 logger = logging.getLogger(__name__)
+TYPING_CHANNELS = ("widget", "botframework")  # Rasa input channels that show an agent typing
 
 __all__ = ["ConversationPush", "RasaApiError", "push_fapiao_news", "push_resolution"]
 
@@ -60,12 +61,15 @@ class ConversationPush:
         return deliver
 
     def typing(self, conversation_id: str, channel: str, name: str, typing: bool = True) -> bool:
-        """Show that an agent is typing, where the channel can show it (the widget; Teams). False:
-        this channel cannot (Slack's Web API has no typing for bots; REST)."""
-        if channel == "widget":
-            self.client.widget_typing(conversation_id, name, typing)
-            return True
-        return False
+        """Show that an agent is typing, where the channel can show it: the widget's room, Teams'
+        typing indicator at the conversation's stored address. Both through the channel's own
+        route on the Rasa server (bot/channels/typing.py), where its socket and its Bot Framework
+        client live. False: this channel cannot (Slack: its Web API has no typing indicator for
+        bots, only the retired RTM API had one; REST cannot push)."""
+        if channel not in TYPING_CHANNELS:
+            return False
+        self.client.channel_typing(channel, conversation_id, name, typing)
+        return True
 
     def announce(self, conversation_id: str, intent: str, entities: dict[str, Any]) -> bool:
         """Run the bot's reaction to news. False (not now) on a channel that cannot push, in the

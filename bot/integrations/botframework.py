@@ -16,7 +16,7 @@ raised as `BotFrameworkError`, never as whatever the HTTP library threw.
     authenticate()    an incoming activity's `Authorization: Bearer` JWT (RS256 only)
     BotTokens         the bot's own token (client credentials), cached until shortly before expiry
     BotFrameworkClient  the above, plus the connector: post an activity, create a 1:1 conversation
-    activity_from_message()  our bot message (text, buttons, custom.reply) as a Teams activity
+    activity_from_message()  our bot message (text, buttons, custom.reply, custom.agent) as a Teams activity
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ import jwt
 from jwt.algorithms import RSAAlgorithm
 
 from bot.config import BotFrameworkSettings
+from bot.conversations.messages import agent_name
 
 logger = logging.getLogger(__name__)
 
@@ -358,6 +359,9 @@ def activity_from_message(message: dict[str, Any]) -> dict[str, Any]:
     footer; buttons as Action.Submit whose data carries the payload). The text then says only the
     reply's lead, so nothing is shown twice; the card's fallbackText is the whole reply."""
     plain = str(message.get("text") or "")
+    name = agent_name(message)
+    if name is not None and plain:
+        return _agent_activity(name, plain)
     reply = (message.get("custom") or {}).get("reply") if isinstance(message.get("custom"), dict) else None
     reply = reply if isinstance(reply, dict) else {}
     items = [i for i in reply.get("items") or [] if isinstance(i, dict)]
@@ -388,6 +392,25 @@ def activity_from_message(message: dict[str, Any]) -> dict[str, Any]:
         activity["text"] = str(reply.get("text") or "")
     activity["attachments"] = [{"contentType": CARD_CONTENT_TYPE, "content": card}]
     return activity
+
+
+def _agent_activity(name: str, text: str) -> dict[str, Any]:
+    """A support agent's words (bot/handoff/queue.py): a card with their name in bold over the words,
+    so the staff member sees who answers (Teams shows every message as the bot's); `summary` is what
+    notifications show."""
+    card = {"type": "AdaptiveCard", "version": "1.4", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "body": [{"type": "TextBlock", "text": name, "weight": "Bolder", "color": "Accent", "wrap": True},
+                     {"type": "TextBlock", "text": text, "wrap": True}],
+            "fallbackText": f"{name}: {text}"}
+    return {"type": "message", "textFormat": "plain", "text": "", "summary": f"{name}: {text}",
+            "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}]}
+
+
+def typing_activity(bot_id: str, user_id: str, conversation_id: str) -> dict[str, Any]:
+    """Bot Framework's typing indicator: Teams shows "… is typing" for a few seconds, or until
+    the next message."""
+    return {"type": "typing", "from": {"id": bot_id}, "recipient": {"id": user_id},
+            "conversation": {"id": conversation_id}}
 
 
 @dataclass(frozen=True)

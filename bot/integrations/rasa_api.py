@@ -65,10 +65,10 @@ class RasaApiClient:
         if not response.ok:
             raise RasaApiError(f"Rasa server answered {response.status_code} to appending events")
 
-    def widget_typing(self, conversation_id: str, name: str, typing: bool) -> None:
-        """Show (or stop showing) "<name> is typing" in the widget sockets of a conversation: the
-        widget channel's own route on the Rasa server, behind the same API token."""
-        url = f"{self.base_url.rstrip('/')}/webhooks/widget/typing"
+    def channel_typing(self, channel: str, conversation_id: str, name: str, typing: bool) -> None:
+        """Show (or stop showing) "<name> is typing" in a conversation: the channel's own route on the
+        Rasa server (the widget's sockets, Teams' connector), behind the same API token."""
+        url = f"{self.base_url.rstrip('/')}/webhooks/{quote(channel, safe='')}/typing"
         try:
             response = requests.post(url, headers={"Authorization": f"Bearer {self.token}"}, timeout=self.timeout,
                                      json={"conversation_id": conversation_id, "name": name, "typing": typing})

@@ -13,11 +13,17 @@ channel. Here everything that can quote a user is plain_text, or escaped where m
 (the bold labels), and Slack's limits (3,000 characters a section, 10 fields, 25 buttons of 75
 characters, 50 blocks) are kept by cutting, never by a refused post. `text` is always there: it is
 what notifications, screen readers and old clients show.
+
+A support agent's message (`custom.agent.name`, bot/handoff/queue.py) is shown as theirs: their
+name in bold in a context line over their words, which are mrkdwn (so an agent's *bold* works)
+escaped like every other quoted text; the fallback text starts with the name too.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.conversations.messages import agent_name
 
 SECTION_CHARS = 3000
 FIELD_CHARS = 2000
@@ -86,6 +92,27 @@ def _button_blocks(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for start in range(0, len(elements), BUTTONS_PER_BLOCK)]
 
 
+def _mrkdwn_sections(text: str) -> list[dict[str, Any]]:
+    """Text as escaped mrkdwn sections, cut between characters (never inside an escape)."""
+    chunks: list[str] = []
+    current, size = [], 0
+    for character in text:
+        piece = escape(character)
+        if size + len(piece) > SECTION_CHARS:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(piece)
+        size += len(piece)
+    if current:
+        chunks.append("".join(current))
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks]
+
+
+def _agent_message(name: str, text: str) -> SlackMessage:
+    label = {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(f"*{escape(name)}*", CONTEXT_CHARS)}]}
+    return SlackMessage(clip(escape(f"{name}: {text}"), FALLBACK_CHARS), [label, *_mrkdwn_sections(text)][:MAX_BLOCKS])
+
+
 def _structure(message: dict[str, Any]) -> dict[str, Any] | None:
     custom = message.get("custom")
     reply = custom.get("reply") if isinstance(custom, dict) else None
@@ -95,6 +122,9 @@ def _structure(message: dict[str, Any]) -> dict[str, Any] | None:
 def slack_message(message: dict[str, Any]) -> SlackMessage:
     """Blocks and fallback text for one bot message (see the module docstring)."""
     text = str(message.get("text") or "")
+    name = agent_name(message)
+    if name is not None and text:
+        return _agent_message(name, text)
     reply = _structure(message)
     blocks: list[dict[str, Any]] = []
     if reply is not None:

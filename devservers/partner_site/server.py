@@ -60,6 +60,7 @@ TEXT: dict[str, dict[str, str]] = {
         "placeholder": "Ask about your bill...", "send": "Send", "connecting": "Connecting...",
         "disconnected": "Connection lost. Reconnecting...", "download": "Download the PDF",
         "intro": "Hello! Ask me about your invoices, balance, payments or charges.",
+        "agent_label": "{name} · Support", "typing": "{name} is typing…",
     },
     "zh": {
         "site": "湖滨云合作伙伴", "sign_in": "登录", "sign_out": "退出",
@@ -71,6 +72,7 @@ TEXT: dict[str, dict[str, str]] = {
         "placeholder": "询问您的账单...", "send": "发送", "connecting": "正在连接...",
         "disconnected": "连接已断开，正在重新连接...", "download": "下载 PDF",
         "intro": "您好！请问有关发票、余额、付款或费用的问题。",
+        "agent_label": "{name} · 客服", "typing": "{name} 正在输入…",
     },
 }
 

@@ -9,6 +9,7 @@ all three parts over real HTTP:
     GET  /v1/.well-known/keys                   the public signing key(s) (JWKS, endorsed for msteams)
     POST /{tenant}/oauth2/v2.0/token            client credentials: checks app id, password, scope
     POST /v3/conversations/{id}/activities      the connector: checks the bot token, records the activity
+                                                (a message, or a typing indicator)
     POST /v3/conversations                      creates (or finds) a 1:1 conversation with a user
 
 and, unauthenticated and for local use only (bind 127.0.0.1):
@@ -147,8 +148,9 @@ class TeamsStandIn:
             activity = await request.json()
         except ValueError:
             return web.json_response({"error": {"code": "BadArgument", "message": "not JSON"}}, status=400)
-        if not isinstance(activity, dict) or activity.get("type") != "message":
-            return web.json_response({"error": {"code": "BadArgument", "message": "not a message"}}, status=400)
+        if not isinstance(activity, dict) or activity.get("type") not in ("message", "typing"):
+            return web.json_response({"error": {"code": "BadArgument", "message": "not a message or typing"}},
+                                     status=400)
         activity_id = f"1:{secrets.token_hex(12)}"
         self.activities.append({"conversation_id": request.match_info["conversation_id"], "id": activity_id,
                                 "activity": activity, "received_at": time.time()})

@@ -7,12 +7,20 @@
 // their serialisation, which escapes every text; typed messages go through deep-chat's markdown
 // with HTML off. Its markdown still turns [text](javascript:...) into a link (the browser test
 // caught it), so every link that appears in the chat and is not http(s) or mailto becomes its text.
+//
+// A support agent's words (custom.agent.name, bot/handoff/) are shown as theirs: the agent's name
+// over them, in a bubble of their own colour. Typing goes both ways: while the customer types, the
+// widget tells the server (at most every TYPING_SIGNAL_MS); "<name> is typing…" shows while an
+// agent types, until their message arrives or TYPING_SHOWN_MS pass without a new signal.
 
 const config = JSON.parse(document.getElementById('widget-config').textContent);
 const S = config.strings;
 const chat = document.getElementById('chat');
 const status = document.getElementById('widget-status');
+const typingLine = document.getElementById('widget-typing');
 const SESSION_KEY = 'billing-help-desk.anonymous-session';
+const TYPING_SIGNAL_MS = 2500;
+const TYPING_SHOWN_MS = 6000;  // as long as the desk shows a typing signal (bot/handoff/queue.py)
 const LINK = /\b(?:https?:\/\/|mailto:)[^\s<>"']*[^\s<>"'.,;:!?)]/gi;
 
 function el(tag, className, text) {
@@ -43,8 +51,19 @@ function paragraph(text, className) {
 
 // A bot message: the structured reply (lead text, a table of label/value items, a list of plain
 // items, a footer) when there is one, else its text; then quick replies and downloads.
+function agentName(message) {
+  const agent = message && message.custom && typeof message.custom.agent === 'object' ? message.custom.agent : null;
+  return agent && typeof agent.name === 'string' && agent.name.trim() ? agent.name.trim() : null;
+}
+
+function fill(template, values) {
+  return String(template).replace(/\{(\w+)\}/g, (whole, key) => (key in values ? values[key] : whole));
+}
+
 function botHtml(message) {
-  const box = el('div', 'bhd-reply');
+  const name = agentName(message);
+  const box = el('div', name ? 'bhd-reply bhd-agent' : 'bhd-reply');
+  if (name) box.append(el('div', 'bhd-agent-name', fill(S.agent_label, {name})));
   const reply = message.custom && typeof message.custom.reply === 'object' ? message.custom.reply : null;
   if (reply) {
     if (reply.text) box.append(paragraph(reply.text));
@@ -99,6 +118,24 @@ function userMessage(text) {
   return {role: 'user', text: String(text)};
 }
 
+// The assistant's messages and a support agent's are told apart by role (styled below).
+function botMessage(message) {
+  return {role: agentName(message) ? 'agent' : 'ai', html: botHtml(message)};
+}
+
+// --- "<name> is typing…" -------------------------------------------------------------------------
+let typingTimer = null;
+
+function showTyping(name) {
+  clearTimeout(typingTimer);
+  if (!name) {
+    typingLine.textContent = '';
+    return;
+  }
+  typingLine.textContent = fill(S.typing, {name});
+  typingTimer = setTimeout(() => showTyping(null), TYPING_SHOWN_MS);
+}
+
 // --- the connection ---------------------------------------------------------------------------
 const socket = io(config.botUrl, {
   path: '/socket.io',
@@ -125,14 +162,20 @@ socket.on('session_confirm', (session) => {
   if (session.session) localStorage.setItem(SESSION_KEY, session.session);
   chat.clearMessages(true);
   for (const message of session.history || []) {
-    chat.addMessage(message.sender === 'user' ? userMessage(message.text) : {role: 'ai', html: botHtml(message)});
+    chat.addMessage(message.sender === 'user' ? userMessage(message.text) : botMessage(message));
   }
   if (signals) signals.onOpen();
   chat.dataset.ready = 'true';  // the conversation is open: typing is sent (tests wait for this too)
 });
 
 socket.on('bot_uttered', (message) => {
-  chat.addMessage({role: 'ai', html: botHtml(message)});
+  if (agentName(message)) showTyping(null);  // their words are here
+  chat.addMessage(botMessage(message));
+});
+
+socket.on('agent_typing', (signal) => {
+  const name = signal && typeof signal.name === 'string' ? signal.name : '';
+  showTyping(signal && signal.typing !== false ? name : null);
 });
 
 socket.on('connect_error', (error) => {
@@ -171,7 +214,10 @@ chat.style.cssText = 'width: 100%; height: 560px; border: 1px solid #cbd2d9; bor
   + 'font-family: system-ui, "Noto Sans CJK SC", "Droid Sans Fallback", sans-serif;';  // not Inter from a CDN
 chat.messageStyles = {
   default: {shared: {bubble: {maxWidth: '85%'}}, ai: {bubble: {background: '#eef2f7'}}},
-  html: {shared: {bubble: {maxWidth: '85%', background: '#eef2f7'}}},
+  html: {
+    shared: {bubble: {maxWidth: '85%', background: '#eef2f7'}},
+    agent: {bubble: {background: '#fff6e5', border: '1px solid #f0c36d'}},
+  },
 };
 chat.htmlClassUtilities = {
   'bhd-quick-reply': {
@@ -187,8 +233,20 @@ chat.htmlClassUtilities = {
   },
   'bhd-items': {styles: {default: {borderCollapse: 'collapse', margin: '6px 0', fontSize: '0.95em'}}},
   'bhd-footer': {styles: {default: {color: '#52606d', fontSize: '0.9em'}}},
+  'bhd-agent-name': {styles: {default: {fontWeight: '600', fontSize: '0.85em', color: '#8a5300', marginBottom: '4px'}}},
   'bhd-download': {styles: {default: {display: 'inline-block', marginTop: '6px', color: '#0b4f6c', fontWeight: '600'}}},
 };
+// The customer is typing: the server hears of it at most every TYPING_SIGNAL_MS (an agent sees it).
+let lastTypingSignal = 0;
+chat.addEventListener('input', (event) => {
+  const content = event.detail && event.detail.content;
+  if (content && !content.text) return;  // the box was emptied (a message sent)
+  const now = Date.now();
+  if (!socket.connected || !chat.dataset.ready || now - lastTypingSignal < TYPING_SIGNAL_MS) return;
+  lastTypingSignal = now;
+  socket.emit('user_typing');
+});
+
 chat.connect = {
   websocket: true,
   handler: (_body, deepChatSignals) => {
