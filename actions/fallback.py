@@ -1,4 +1,5 @@
-"""When the model is unsure: offer the two likeliest topics as buttons, not a flat "I didn't get that"."""
+"""When the model is unsure: offer the two likeliest topics as buttons, not a flat "I didn't get that";
+unsure a second time in a row, bring in a person instead of a second "did you mean"."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import replies_for, say
+from actions.handoff import NOT_UNDERSTOOD, hand_off
 from bot.config import load_settings
 
 # Intents worth offering, as buttons a customer would recognise (titles: `fallback.topic.<intent>`).
@@ -16,6 +18,7 @@ TOPICS = ("ask_invoice", "ask_invoice_lines", "ask_balance", "ask_overdue", "ask
           "request_refund", "subscription_suspended", "ask_collections_policy", "ticket_status", "request_human",
           "ask_capabilities")
 OFFERED = 2
+FALLBACK_INTENT = "nlu_fallback"
 
 
 def likeliest_topics(tracker: Tracker, count: int = OFFERED) -> list[str]:
@@ -24,12 +27,22 @@ def likeliest_topics(tracker: Tracker, count: int = OFFERED) -> list[str]:
     return [name for name in names if name in TOPICS][:count]
 
 
+def misunderstood_twice(tracker: Tracker) -> bool:
+    """This message and the one before it were both beyond the model."""
+    intents = [((e.get("parse_data") or {}).get("intent") or {}).get("name")
+               for e in tracker.events if e.get("event") == "user"]
+    return intents[-2:] == [FALLBACK_INTENT, FALLBACK_INTENT]
+
+
 class ActionOfferTopics(Action):
     def name(self) -> str:
         return "action_offer_topics"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if misunderstood_twice(tracker):
+            await hand_off(dispatcher, tracker, NOT_UNDERSTOOD)
+            return []
         topics = likeliest_topics(tracker)
         if not topics:
             dispatcher.utter_message(response="utter_default")
