@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, SessionStarted, SlotSet
+from rasa_sdk.events import (ActionExecuted, ActiveLoop, ConversationPaused, FollowupAction, SessionStarted,
+                             SlotSet)
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
@@ -155,21 +156,35 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
 
 
 class ActionRequestHandoff(Action):
-    """"I want to talk to a person". In the middle of a dispute or refund request, the form ends
-    (a person takes the claim over, with what was said so far); its answers are not kept."""
+    """"I want to talk to a person"."""
 
     def name(self) -> str:
         return "action_request_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[dict[str, Any]]:
-        settings = load_settings()
-        if tracker.active_loop_name not in CLAIM_FORMS:
+        await hand_off(dispatcher, tracker, ASKED)
+        return remember_language(tracker, load_settings())
+
+
+class ActionHandOffClaim(Action):
+    """A person asked for in the middle of a dispute or refund request: the form ends and a person
+    takes the claim over, with the invoice and what was said so far; the form's answers are not
+    kept. When nothing could be queued, the form goes on (it asks its question again)."""
+
+    def name(self) -> str:
+        return "action_hand_off_claim"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        form = tracker.active_loop_name
+        if form not in CLAIM_FORMS:  # the form ended meanwhile: an ordinary request
             await hand_off(dispatcher, tracker, ASKED)
-            return remember_language(tracker, settings)
+            return [ActiveLoop(None)]
+        settings = load_settings()
         p = Phrases(language_of_tracker(tracker, settings), settings)
         if not await hand_off(dispatcher, tracker, DISPUTE, claim_detail(p, tracker)):
-            return []  # nothing queued: the form goes on, nothing the customer said is lost
+            return [FollowupAction(form)]
         return [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None), *reset_claim(), *remember_language(tracker, settings)]
 
 

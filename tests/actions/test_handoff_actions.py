@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.fallback import ActionOfferTopics
-from actions.handoff import (ActionApplyHandoffRules, ActionCancelHandoff, ActionRateSupport, ActionRequestHandoff,
-                             ActionSessionStart)
+from actions.handoff import (ActionApplyHandoffRules, ActionCancelHandoff, ActionHandOffClaim, ActionRateSupport,
+                             ActionRequestHandoff, ActionSessionStart)
 from bot.caller import CALLER_KEY, resolve_platform_caller
 from bot.config import load_settings
 from bot.db import session_scope
@@ -156,7 +156,7 @@ async def test_inside_a_dispute_the_form_ends_and_the_person_gets_the_invoice_an
                            slots={"dispute_invoice": "G000100002", "requested_slot": "dispute_charge"},
                            active_loop="dispute_form")
     tracker.events.insert(1, {"event": "active_loop", "name": "dispute_form"})  # begun by the first message
-    messages, events = await run_action(ActionRequestHandoff(), tracker)
+    messages, events = await run_action(ActionHandOffClaim(), tracker)
     assert texts(messages).startswith("Of course. A person from support will take this dispute over. "
                                       "I've asked the support team of Lakeshore Cloud Partners")
     assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
@@ -172,8 +172,9 @@ async def test_a_dispute_not_handed_off_keeps_its_form(db_url, tmp_path, monkeyp
     monkeypatch.setenv("BOT_DATABASE_URL", f"sqlite:///{tmp_path / 'no-tables.sqlite3'}")
     tracker = conversation(("I want a refund", "request_refund"), ("a person please", "request_human"), token=token,
                            slots={"refund_invoice": "G000100001"}, active_loop="refund_form")
-    messages, events = await run_action(ActionRequestHandoff(), tracker)
-    assert texts(messages).startswith("I couldn't reach the support queue") and events == []
+    messages, events = await run_action(ActionHandOffClaim(), tracker)
+    assert texts(messages).startswith("I couldn't reach the support queue")
+    assert events == [{"event": "followup", "name": "refund_form", "timestamp": None}]
 
 
 # ----- the model fails twice in a row -------------------------------------------------------------
