@@ -136,16 +136,15 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
     if caller.token_problem == NOT_IN_DIRECTORY:  # on Slack or Teams, but not the partner's staff
         tell_once(dispatcher, tracker, "utter_staff.not_in_directory")
         return False
-    why = p.say(REASON_PHRASES[reason]) if reason in REASON_PHRASES else ""
     if not (caller.is_customer or caller.is_staff):
+        why = p.say(REASON_PHRASES[reason]) if reason in REASON_PHRASES else ""
         say(dispatcher, Reply("handoff.needs_sign_in", p.language, p.sentences([why, p.say("handoff.needs_sign_in")])))
         return False
     try:
         reply = await asyncio.to_thread(_request, tracker, settings, p, caller, reason, detail)
     except SQLAlchemyError:
         logger.exception("could not queue %s for a person", tracker.sender_id)
-        reply = Reply("handoff.unavailable", p.language, p.say("handoff.unavailable"))
-        say(dispatcher, reply)
+        say(dispatcher, Reply("handoff.unavailable", p.language, p.say("handoff.unavailable")))
         return False
     if reply is None:  # a token for a customer the records do not know
         logger.warning("handoff asked for by an unknown customer in %s", tracker.sender_id)
