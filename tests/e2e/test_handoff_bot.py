@@ -101,12 +101,13 @@ def test_a_customer_asks_for_a_person_in_chinese(stack, chat):
 
 def test_two_messages_the_model_cannot_read_bring_in_a_person(stack, chat):
     token = issue_token("C-1001")
-    first = text_of(chat("zxqv plorb wunkle", token=token))
-    assert "I've asked the support team" not in first and handoffs(stack, chat.sender) == [], first
-    second = text_of(chat("qqqq wwww", token=token))
+    # Letters no training example has: nothing for the model to go on, whatever it learned.
+    first = text_of(chat("ыщшх жэю", token=token))
+    assert first.startswith("Sorry, I didn't understand that.") and handoffs(stack, chat.sender) == [], first
+    second = text_of(chat("ᚠᚢᚦ ᚨᚱᚲ", token=token))
     assert second.startswith("I'm sorry, I'm still not getting it. Let me bring in a person."), second
     [row] = handoffs(stack, chat.sender)
-    assert row["reason"] == "not_understood" and row["detail"].endswith("zxqv plorb wunkle / qqqq wwww")
+    assert row["reason"] == "not_understood" and row["detail"] == "ыщшх жэю / ᚠᚢᚦ ᚨᚱᚲ"
 
 
 def test_a_person_asked_for_in_the_middle_of_a_dispute_takes_the_dispute_over(stack, chat):
