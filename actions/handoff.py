@@ -46,6 +46,7 @@ CLAIM_INVOICE_SLOTS = {"dispute_form": "dispute_invoice", "refund_form": "refund
 RECENT_TURNS = 3
 MAX_WORDS_CHARS = 600  # of the customer's words in the detail; the agent has the whole transcript
 SATISFACTION = "satisfaction"
+PLAIN_CANCEL = "cancel"
 LOW_RATING = 2
 _SCORE = re.compile(r"(?<![\d.])([1-5])(?![\d.])")
 
@@ -217,8 +218,10 @@ class ActionApplyHandoffRules(Action):
 
 
 class ActionCancelHandoff(Action):
-    """"Never mind, I don't need a person anymore": out of the queue, back to the bot. A
-    conversation an agent already holds is the agent's to hand back (the bot is quiet then)."""
+    """"Never mind, I don't need a person anymore": out of the queue, back to the bot. A plain
+    "cancel" / "never mind" comes here too: while the conversation waits for a person that is what
+    it cancels, otherwise it drops whatever was going on, as it always did. A conversation an
+    agent already holds is the agent's to hand back (the bot is quiet then)."""
 
     def name(self) -> str:
         return "action_cancel_handoff"
@@ -234,6 +237,9 @@ class ActionCancelHandoff(Action):
             logger.exception("could not cancel the handoff of %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_temporarily_unavailable")
             return []
+        if not cancelled and (tracker.latest_message.get("intent") or {}).get("name") == PLAIN_CANCEL:
+            dispatcher.utter_message(response="utter_cancelled")
+            return remember_language(tracker, settings)
         key = "handoff.cancelled" if cancelled else "handoff.nothing_to_cancel"
         say(dispatcher, Reply(key, p.language, p.say(key)))
         return remember_language(tracker, settings)

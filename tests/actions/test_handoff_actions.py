@@ -243,6 +243,18 @@ async def test_cancelling_leaves_the_queue_and_a_second_cancel_has_nothing_to_ca
     assert texts(chinese).startswith("您目前没有在等待人工客服")
 
 
+async def test_a_plain_never_mind_leaves_the_queue_while_waiting_and_otherwise_drops_what_was_going_on(
+        db_url, token_for):
+    token = token_for("C-1001")
+    never_mind = conversation(("never mind", "cancel"), token=token)
+    nothing, _ = await run_action(ActionCancelHandoff(), never_mind)
+    assert texts(nothing) == "OK, I've dropped that. What else can I help you with?"
+    await ask_for_a_person(token)
+    waiting, _ = await run_action(ActionCancelHandoff(), never_mind)
+    assert texts(waiting).startswith("OK, I've taken you out of the queue.")
+    assert handoffs(db_url)[0].status == "cancelled"
+
+
 # ----- rating the help after the agent closed -----------------------------------------------------
 
 async def a_closed_chat(db_url: str, token_for, customer: str) -> str:
