@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import replies_for, say
@@ -56,3 +57,19 @@ class ActionOfferTopics(Action):
         buttons.append({"title": words.p.say("fallback.something_else"), "payload": "/ask_capabilities"})
         say(dispatcher, words.reply("fallback.did_you_mean", words.p.say("fallback.did_you_mean"), buttons=buttons))
         return []
+
+
+class ActionDefaultFallback(Action):
+    """Rasa's own core fallback (utter_default, then the message is forgotten), run here rather
+    than inside the Rasa server, like action_session_start (actions.handoff): while the action
+    server is down, a turn that starts a new session cannot start it properly, and then this
+    fallback fails too, so the customer hears the channel's "can't look that up right now"
+    instead of a wrong "I didn't understand"."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.fallback import ActionOfferTopics
+from actions.fallback import ActionDefaultFallback, ActionOfferTopics
 from actions.handoff import (ActionApplyHandoffRules, ActionCancelHandoff, ActionHandOffClaim, ActionRateSupport,
                              ActionRequestHandoff, ActionSessionStart)
 from bot.caller import CALLER_KEY, resolve_platform_caller
@@ -342,3 +342,8 @@ async def test_slots_are_carried_over_when_the_domain_says_so(db_url):
                                             {"session_config": {"carry_over_slots_to_new_session": True}})
     assert [(e["event"], e.get("name"), e.get("value")) for e in events] == [
         ("session_started", None, None), ("slot", "language", "zh"), ("action", "action_listen", None)]
+
+
+async def test_the_core_fallback_is_rasas_own_run_by_the_action_server(db_url):
+    messages, events = await run_action(ActionDefaultFallback(), make_tracker("hmm", intent="greet"))
+    assert messages[0]["response"] == "utter_default" and kinds(events) == ["rewind"]
