@@ -63,7 +63,7 @@ def test_a_customer_in_the_widget_gets_a_person_in_the_console_and_back(stack, t
     transcript = agent.get_by_test_id("transcript")
     transcript.get_by_text("show me invoice G000300001").wait_for(timeout=15_000)
     transcript.get_by_text("I'd like to talk to a real person please").wait_for()
-    assert agent.locator("[data-testid=turn-bot]").count() >= 2  # the bot's turns are in the transcript
+    assert agent.locator("[data-testid=turn-assistant]").count() >= 2  # the bot's turns are in the transcript
     agent.get_by_test_id("claim").click()
     agent.get_by_test_id("conversation-status").get_by_text("With you").wait_for()
     bot_says(customer, "Ana Agent from support has joined the chat.")
