@@ -5,15 +5,33 @@ console; the agent hands back and the bot answers the next question with the con
 Screenshots go to results/screenshots/handoff-live-*.png."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.handoff.models import OPEN_STATUSES, Handoff
 from tests.e2e.test_console_api import eventually, tracker
-from tests.e2e.test_widget_browser import ask, bot_says, browser, shot, sign_in  # noqa: F401  (browser: a fixture)
+from tests.e2e.test_widget_browser import CHAT, ask, bot_says, browser, shot, sign_in  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.e2e
+
+
+def replies(page):
+    return page.locator(f"{CHAT} .bhd-reply")
+
+
+def asks_and_hears(page, question: str, pattern: str):
+    """Ask, then wait for a NEW reply matching `pattern` (the widget re-shows the conversation's
+    history, which other tests may have added to)."""
+    before = replies(page).count()
+    ask(page, question)
+    page.wait_for_function(f"() => document.querySelector('deep-chat').shadowRoot"
+                           f".querySelectorAll('.bhd-reply').length > {before}", timeout=60_000)
+    heard = replies(page).nth(before)
+    assert re.search(pattern, heard.inner_text()), heard.inner_text()
+    return heard
 
 
 def open_handoff_of(stack, customer_id: str) -> Handoff | None:
@@ -44,10 +62,9 @@ def two_people(browser):
 def test_a_customer_in_the_widget_gets_a_person_in_the_console_and_back(stack, two_people):
     customer, agent = two_people
     sign_in(customer, "northwind")
-    ask(customer, "show me invoice G000300001")
-    bot_says(customer, "G000300001")
-    ask(customer, "I'd like to talk to a real person please")
-    bot_says(customer, "support team of Lakeshore Cloud Partners")
+    customer.locator(f"{CHAT}[data-ready=true]").wait_for(timeout=30_000)
+    asks_and_hears(customer, "show me invoice G000300001", "G000300001")
+    asks_and_hears(customer, "I'd like to talk to a real person please", "support team of Lakeshore Cloud Partners")
     handoff = eventually(lambda: open_handoff_of(stack, "C-1003"), "the conversation is in the queue")
     assert handoff.reason == "asked" and handoff.channel == "widget"
     shot(customer, "handoff-live-1-asked")
@@ -61,8 +78,8 @@ def test_a_customer_in_the_widget_gets_a_person_in_the_console_and_back(stack, t
     assert "Northwind Traders" in item.inner_text()
     item.click()
     transcript = agent.get_by_test_id("transcript")
-    transcript.get_by_text("show me invoice G000300001").wait_for(timeout=15_000)
-    transcript.get_by_text("I'd like to talk to a real person please").wait_for()
+    transcript.get_by_text("show me invoice G000300001").last.wait_for(timeout=15_000)
+    transcript.get_by_text("I'd like to talk to a real person please").last.wait_for()
     assert agent.locator("[data-testid=turn-assistant]").count() >= 2  # the bot's turns are in the transcript
     agent.get_by_test_id("claim").click()
     agent.get_by_test_id("conversation-status").get_by_text("With you").wait_for()
@@ -75,15 +92,14 @@ def test_a_customer_in_the_widget_gets_a_person_in_the_console_and_back(stack, t
     assert words.locator(".bhd-agent-name").inner_text() == "Ana Agent · Support"
 
     ask(customer, "Can I get a copy with our new address on it?")
-    transcript.get_by_text("Can I get a copy with our new address on it?").wait_for(timeout=15_000)
+    transcript.get_by_text("Can I get a copy with our new address on it?").last.wait_for(timeout=15_000)
     assert tracker(stack, handoff.conversation_id)["paused"] is True  # the bot stayed quiet
     shot(customer, "handoff-live-3-talking")
     shot(agent, "handoff-live-3-talking")
 
     agent.get_by_test_id("hand-back").click()
     bot_says(customer, "handed you back to the assistant")
-    ask(customer, "when is that one due?")
-    bot_says(customer, "November 30, 2026")  # G000300001, still the invoice in focus
+    asks_and_hears(customer, "when is that one due?", "G000300001.*November 30, 2026")  # still in focus
     shot(customer, "handoff-live-4-back")
     assert customer.errors == [] and agent.errors == []
     assert open_handoff_of(stack, "C-1003") is None
