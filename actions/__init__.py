@@ -5,7 +5,9 @@
   actions.invoices   invoices, lines, balance, overdue invoices, due dates, payment status, bill changes
   actions.payments   what was paid in all, the credit it left, a payment not on record yet
   actions.account    subscription suspension and the collections policy
-  actions.fallback   offering the likeliest topics when the model is unsure
+  actions.fallback   offering the likeliest topics when the model is unsure; a second miss hands off
+  actions.handoff    bringing in a person (asked, two misses, a dispute, the bot's rules), leaving the
+                     queue, rating the help, and a session start that keeps an agent's pause
   actions.fapiao     fapiao requests (type, paid invoice, prefilled summary, confirm) and their status
   actions.language   switching the conversation's language on request
   actions.staff      the base class for partner-staff actions: caller, role, session, errors

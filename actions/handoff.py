@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +32,7 @@ from bot.db.models import Customer, Partner
 from bot.handoff import queue as desk
 from bot.handoff import rules
 from bot.handoff.models import CLAIMED
+from bot.nlp.words import scores_in
 from bot.replies import Reply
 from bot.replies.catalogue import Phrases
 
@@ -48,7 +48,6 @@ MAX_WORDS_CHARS = 600  # of the customer's words in the detail; the agent has th
 SATISFACTION = "satisfaction"
 PLAIN_CANCEL = "cancel"
 LOW_RATING = 2
-_SCORE = re.compile(r"(?<![\d.])([1-5])(?![\d.])")
 
 
 # ----- what the agent reads first ---------------------------------------------------------------
@@ -246,12 +245,13 @@ class ActionCancelHandoff(Action):
 
 
 def score_of(tracker: Tracker) -> int | None:
-    """The 1-5 score: the rating button's entity, else the one digit 1-5 a typed answer holds
-    ("I'd give it a 4", "5 stars", "打5分"). None: no single score in it."""
+    """The 1-5 score: the rating button's entity, else the one score a typed answer holds, as a
+    digit or a word ("I'd give it a 4", "five stars", "打5分", "打五分"). None: no single score in it."""
     values = [str(v).strip() for v in tracker.get_latest_entity_values(SATISFACTION)]
-    if not values:
-        values = _SCORE.findall((tracker.latest_message or {}).get("text") or "")
-    scores = {int(v) for v in values if v in {"1", "2", "3", "4", "5"}}
+    if values:
+        scores = {int(v) for v in values if v in {"1", "2", "3", "4", "5"}}
+    else:
+        scores = scores_in((tracker.latest_message or {}).get("text") or "")
     return scores.pop() if len(scores) == 1 else None
 
 

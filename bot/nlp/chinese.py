@@ -164,3 +164,21 @@ _TODAY = re.compile(r"今天|今日|当天|今儿")
 def means_today(text: str) -> bool:
     """“今天有哪些变更？”：只看今天的记录。"""
     return bool(_TODAY.search(text))
+
+
+_SCORE_WORDS = re.compile(r"([一二三四五])\s*(?:分|星|颗星)")
+_SCORE_VALUES = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+
+
+_SCALE = re.compile(r"满分\s*[5五]\s*分?")
+
+
+def without_scale(text: str) -> str:
+    """"满分5分，打4分" is a 4."""
+    return _SCALE.sub(" ", text)
+
+
+def scores_named(text: str) -> set[int]:
+    """Satisfaction scores written in characters: "打五分", "五星", "给四颗星"."""
+    return {_SCORE_VALUES[char] for char in _SCORE_WORDS.findall(text)}
+

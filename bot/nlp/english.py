@@ -140,3 +140,23 @@ _TODAY = re.compile(r"\b(today|so far today|this morning|since midnight)\b", re.
 def means_today(text: str) -> bool:
     """"what changed today?": only today's entries."""
     return bool(_TODAY.search(text))
+
+
+_SCORE_WORDS = re.compile(r"\b(?:(one|two|three|four|five)\s*(?:stars?|out of (?:5|five)|/\s*5|points?)\b"
+                          r"|(?:give|rate|rating|score)\s+(?:(?:it|you|her|him|them|the help|the agent|the chat)\s+)?(?:an?\s+|of\s+)?"
+                          r"(one|two|three|four|five)\b)", re.I)
+_SCORE_VALUES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+_SCALE = re.compile(r"\b(?:out of|of)\s*(?:5|five)\b", re.I)
+
+
+def without_scale(text: str) -> str:
+    """"3 out of 5" is a 3: the scale is not a second score."""
+    return _SCALE.sub(" ", text)
+
+
+def scores_named(text: str) -> set[int]:
+    """Satisfaction scores written as words: "I'd give it five", "four stars"."""
+    return {_SCORE_VALUES[(before or after).lower()] for before, after in _SCORE_WORDS.findall(text)}
+

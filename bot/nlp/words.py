@@ -26,6 +26,17 @@ def says_not_solved(text: str) -> bool:
     return english.says_not_solved(text) or chinese.says_not_solved(text)
 
 
+_SCORE_DIGIT = re.compile(r"(?<![\d.])([1-5])(?![\d.])|/\s*5\b")
+
+
+def scores_in(text: str) -> set[int]:
+    """The 1-5 scores a typed rating holds, as digits or words in either language ("4/5",
+    "3 out of 5", "five stars", "打五分"); the scale itself is not a score."""
+    text = chinese.without_scale(english.without_scale(text))
+    digits = {int(found) for found in _SCORE_DIGIT.findall(text) if found}
+    return digits | english.scores_named(text) | chinese.scores_named(text)
+
+
 def says_what_is_wrong(text: str) -> bool:
     return english.says_what_is_wrong(text) or chinese.says_what_is_wrong(text)
 

@@ -3,6 +3,8 @@ who is queued where, what the customer is told, the dispute form, the fallback, 
 rule, cancelling, rating, and a new session that keeps a claimed conversation with its agent."""
 from __future__ import annotations
 
+import pytest
+
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -13,7 +15,7 @@ from sqlalchemy import select
 
 from actions.fallback import ActionDefaultFallback, ActionOfferTopics
 from actions.handoff import (ActionApplyHandoffRules, ActionCancelHandoff, ActionHandOffClaim, ActionRateSupport,
-                             ActionRequestHandoff, ActionSessionStart)
+                             ActionRequestHandoff, ActionSessionStart, score_of)
 from bot.caller import CALLER_KEY, resolve_platform_caller
 from bot.config import load_settings
 from bot.db import session_scope
@@ -286,6 +288,17 @@ async def test_the_rating_button_records_the_score_once(db_url, token_for):
     assert handoffs(db_url, "test-conversation")[0].satisfaction == 4
 
 
+@pytest.mark.parametrize("typed, score", [("I'd give the agent five", 5), ("four stars, thanks", 4),
+                                          ("that one was great: 3 out of 5", 3)])
+def test_a_typed_score_is_read_as_digits_or_words(typed, score):
+    assert score_of(rating(typed, "")) == score
+
+
+def test_a_message_with_two_scores_or_none_is_asked_again():
+    assert score_of(rating("between 3 and 4", "")) is None
+    assert score_of(rating("the one I got was fine", "")) is None
+
+
 async def test_a_low_typed_rating_is_passed_to_the_partner(db_url, token_for):
     token = await a_closed_chat(db_url, token_for, "C-1003")
     messages, _ = await run_action(ActionRateSupport(), rating("only 2, nobody solved it", token))
@@ -299,7 +312,7 @@ async def test_a_rating_in_chinese_and_one_without_a_score(db_url, token_for):
     unclear, _ = await run_action(ActionRateSupport(), rating("I'd rate it, sure", token))
     assert texts(unclear) == "Please rate the help from 1 (poor) to 5 (excellent)."
     assert [b["payload"] for b in unclear[0]["buttons"]][-1] == '/rate_support{"satisfaction": "5"}'
-    state = rating("打5分", token).current_state()
+    state = rating("服务很好，打五分", token).current_state()  # the score in characters
     state["latest_message"]["metadata"]["locale"] = "zh-CN"
     messages, _ = await run_action(ActionRateSupport(), Tracker.from_dict(state))
     assert texts(messages).startswith("感谢您给出 5 分")
