@@ -69,11 +69,12 @@ def _send(push: ConversationPush, row: HandoffDelivery, channel: str) -> bool:
 
 
 def deliver_one(database_url: str, push: ConversationPush, row_id: int) -> str:
-    """'delivered', 'waiting' (on the customer's next request), 'failed' (tried again later) or 'given_up'."""
+    """'delivered', 'waiting' (on the customer's next request), 'busy' (another deliverer has it),
+    'failed' (tried again later) or 'given_up'."""
     settings = load_handoff_settings()
     now = utcnow()
     if not _lease(database_url, row_id, now, settings.lease_seconds):
-        return "failed"
+        return "busy"
     with session_scope(database_url) as session:
         row = session.get(HandoffDelivery, row_id)
         channel = session.get(Handoff, row.handoff_id).channel
@@ -117,7 +118,7 @@ def deliver_pending(database_url: str, push: ConversationPush | None, handoff_id
             if outcome in ("delivered", "waiting"):
                 delivered += 1
                 progressed = True
-            else:
+            else:  # busy: the other deliverer sends it, and what follows it, in order
                 blocked.add(row_id)
                 failed += outcome == "failed"
                 given_up += outcome == "given_up"

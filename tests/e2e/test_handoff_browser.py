@@ -6,6 +6,7 @@ Screenshots go to results/screenshots/handoff-live-*.png."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from sqlalchemy import select
@@ -24,14 +25,16 @@ def replies(page):
 
 def asks_and_hears(page, question: str, pattern: str):
     """Ask, then wait for a NEW reply matching `pattern` (the widget re-shows the conversation's
-    history, which other tests may have added to)."""
+    history, which other tests may have added to, and a pushed notice may still be arriving)."""
     before = replies(page).count()
     ask(page, question)
-    page.wait_for_function(f"() => document.querySelector('deep-chat').shadowRoot"
-                           f".querySelectorAll('.bhd-reply').length > {before}", timeout=60_000)
-    heard = replies(page).nth(before)
-    assert re.search(pattern, heard.inner_text()), heard.inner_text()
-    return heard
+    deadline = time.monotonic() + 60
+    while True:
+        for index in range(before, replies(page).count()):
+            if re.search(pattern, replies(page).nth(index).inner_text()):
+                return replies(page).nth(index)
+        assert time.monotonic() < deadline, f"no reply matching {pattern!r} to {question!r}"
+        time.sleep(0.5)
 
 
 def open_handoff_of(stack, customer_id: str) -> Handoff | None:
