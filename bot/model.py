@@ -1,7 +1,7 @@
 """Which trained model belongs to the current training inputs.
 
 A model is named after a fingerprint of everything that shapes it (data/, config.yml,
-domain.yml and the spaCy patterns), so "train only when something changed" is a file lookup.
+domain.yml, the spaCy patterns and the NLU components of our own), so "train only when something changed" is a file lookup.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def training_inputs(root: Path = REPO_ROOT) -> list[Path]:
     files = sorted((root / "data").rglob("*.yml")) + [root / "config.yml", root / "domain.yml",
                                                        root / "bot" / "nlp" / "patterns.py",
                                                        root / "bot" / "nlp" / "tokenizer.py",
+                                                       root / "bot" / "nlp" / "intent_blend.py",
                                                        root / "bot" / "nlp" / "zh" / "billing_dict.txt"]
     return [f for f in files if f.is_file()]
 

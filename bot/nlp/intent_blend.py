@@ -51,6 +51,17 @@ def _word_ngrams(size: int):
     return analyze
 
 
+def _char_ngrams(low: int, high: int):
+    """Character n-grams within words (sklearn's char_wb), without the spaces it pads words with:
+    a gram of spaces is in every message, so it would make noise look like evidence."""
+    within_words = TfidfVectorizer(analyzer="char_wb", ngram_range=(low, high), lowercase=True).build_analyzer()
+
+    def analyze(text: str) -> List[str]:
+        return [gram for gram in within_words(text) if gram.strip()]
+
+    return analyze
+
+
 def _words(message: Message) -> List[str]:
     return [token.text.lower() for token in message.get(TEXT_TOKENS) or []]
 
@@ -95,7 +106,7 @@ class BlendedIntentClassifier(IntentClassifier, GraphComponent):
 
     def _vectorizers(self, vocabularies: Optional[Dict[str, Dict[str, int]]] = None):
         low, high = self.config["char_ngrams"]
-        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(low, high), sublinear_tf=True, lowercase=True,
+        chars = TfidfVectorizer(analyzer=_char_ngrams(low, high), sublinear_tf=True,
                                 vocabulary=(vocabularies or {}).get("chars"))
         words = TfidfVectorizer(analyzer=_word_ngrams(self.config["word_ngrams"]), sublinear_tf=True,
                                 vocabulary=(vocabularies or {}).get("words"))
@@ -158,7 +169,12 @@ class BlendedIntentClassifier(IntentClassifier, GraphComponent):
         to_classify = [m for m in messages if self._classifier is not None and (m.get(TEXT) or "").strip()]
         if not to_classify:
             return messages
-        probabilities = self._classifier.predict_proba(self._features(to_classify))
+        features = self._features(to_classify)
+        probabilities = self._classifier.predict_proba(features)
+        # A message with no n-gram the model has seen (another script, pure noise) would get the
+        # intents' prior, which is no evidence at all: it counts as none, so the blend stays below
+        # the fallback threshold unless the previous classifier is all but certain.
+        probabilities[features.getnnz(axis=1) == 0] = 0.0
         intents = [str(name) for name in self._classifier.classes_]
         weight = float(self.config["weight"])
         for message, linear in zip(to_classify, probabilities):
@@ -168,8 +184,12 @@ class BlendedIntentClassifier(IntentClassifier, GraphComponent):
                            for name, p in zip(intents, linear)}
             else:
                 blended = dict(zip(intents, linear))
+            # An intent with no support at all is no candidate (nor a button to offer).
             ranking = sorted(({"name": name, "confidence": float(confidence)}
-                              for name, confidence in blended.items()), key=lambda e: -e["confidence"])
+                              for name, confidence in blended.items() if confidence > 0),
+                             key=lambda e: -e["confidence"])
+            if not ranking:
+                continue  # nothing to go on: left as the previous classifier left it
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking[: self.config["ranking_length"]], add_to_output=True)
         return messages

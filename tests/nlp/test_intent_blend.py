@@ -96,6 +96,23 @@ def test_weight_zero_keeps_the_previous_ranking(storage):
     assert component.process([message])[0].get("intent")["name"] == "greet"
 
 
+def test_a_message_of_nothing_it_has_seen_is_no_evidence(storage):
+    component, _ = trained(storage, weight=0.7)
+    message = tokenized("ыщшх жэю")
+    message.set("intent_ranking", [{"name": "greet", "confidence": 0.9}, {"name": "ask_balance", "confidence": 0.1}])
+    ranking = component.process([message])[0].get("intent_ranking")
+    assert ranking[0] == {"name": "greet", "confidence": pytest.approx(0.3 * 0.9)}
+    assert all(0 < entry["confidence"] <= 0.3 for entry in ranking)
+
+
+def test_with_no_evidence_from_either_the_message_stays_as_it_was(storage):
+    component, _ = trained(storage)
+    message = tokenized("ᚠᚢᚦ ᚨᚱᚲ")
+    message.set("intent", {"name": None, "confidence": 0.0})
+    component.process([message])
+    assert message.get("intent") == {"name": None, "confidence": 0.0} and message.get("intent_ranking") is None
+
+
 def test_an_empty_message_is_left_alone(storage):
     component, _ = trained(storage)
     message = tokenized("   ")
