@@ -1,7 +1,8 @@
 """Which trained model belongs to the current training inputs.
 
 A model is named after a fingerprint of everything that shapes it (data/, config.yml,
-domain.yml, the spaCy patterns and the NLU components of our own), so "train only when something changed" is a file lookup.
+domain.yml, the spaCy patterns and the code of our own NLU components), so "train only when
+something changed" is a file lookup.
 """
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 # Per language, set from measured results (README, "NLU quality"), a little below them.
 THRESHOLDS = {
-    "en": (0.91, 0.91),  # measured 0.929 / 0.926 (DIET blended with a linear model, 2026-11-26)
-    "zh": (0.95, 0.95),  # measured 0.971 / 0.969
+    "en": (0.91, 0.91),  # measured 0.926 / 0.925 (DIET blended with a linear model, 2026-11-26)
+    "zh": (0.95, 0.95),  # measured 0.962 / 0.962
 }
 
 
